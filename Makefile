@@ -1,0 +1,151 @@
+# tvm — the one entry point. Builds out of tree into $(BUILD) (build/ by default).
+#
+#   make                 build tvm-run and the libraries
+#   make test            install missing deps, build, run every test (units, golden programs,
+#                        man-page lint) and the same suites under ASan+UBSan
+#   make demo            build and run the seed programs
+#   make bench           benchmarks against peers (lua5.4, luajit -joff, python3)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make deps            install the Debian packages the build needs (apt-get as root)
+#   make clean
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SAN      ?=
+
+CXX      ?= g++
+BISON    ?= bison
+FLEX     ?= flex
+
+VERSION  := 0.1.0
+
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++20 -Wall -Wextra -Wno-unused-parameter -fno-plt \
+            -DTVM_VERSION='"$(VERSION)"' -Icompiler -Ivm -I$(BUILD)/gen -MMD -MP
+LDFLAGS  ?=
+LDLIBS   += -lm
+ifeq ($(SAN),1)
+  CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS  += -fsanitize=address,undefined
+endif
+
+GEN      := $(BUILD)/gen
+OBJ      := $(BUILD)/obj
+BIN      := $(BUILD)/bin
+LIB      := $(BUILD)/lib
+
+# The runtime (libtvmrt): everything in vm/ but tvm-run's main. It never depends on compiler/.
+RT_SRCS     := $(filter-out vm/main.cpp,$(wildcard vm/*.cpp))
+# The front end and back ends: compiler/*.cpp plus the generated lexer and parser.
+FRONT_SRCS  := $(wildcard compiler/*.cpp)
+FRONT_GEN   := $(GEN)/parser.cpp $(GEN)/lexer.cpp
+UNIT_SRCS   := $(wildcard tests/unit/*.cpp)
+
+RT_OBJS     := $(RT_SRCS:%.cpp=$(OBJ)/%.o)
+FRONT_OBJS  := $(FRONT_SRCS:%.cpp=$(OBJ)/%.o) $(OBJ)/gen/parser.o $(OBJ)/gen/lexer.o
+UNIT_OBJS   := $(UNIT_SRCS:%.cpp=$(OBJ)/%.o)
+MAIN_OBJ    := $(OBJ)/vm/main.o
+
+STDLIB_SRCS := $(wildcard stdlib/*.tl)
+STDLIB_OUT  := $(STDLIB_SRCS:stdlib/%=$(BUILD)/share/tvm/stdlib/%)
+MANPAGES    := $(wildcard man/*.[1-9])
+
+.PHONY: all test unit programs lint test-asan demo bench install deps clean
+.DELETE_ON_ERROR:
+
+all: $(BIN)/tvm-run $(STDLIB_OUT)
+
+$(GEN)/parser.cpp $(GEN)/parser.hpp: compiler/parser.y | $(GEN)
+	$(BISON) -Wall -Werror -o $(GEN)/parser.cpp --header=$(GEN)/parser.hpp $<
+$(GEN)/lexer.cpp: compiler/lexer.l $(GEN)/parser.hpp | $(GEN)
+	$(FLEX) -o $@ $<
+
+# Everything in compiler/ may include the generated parser header.
+$(FRONT_SRCS:%.cpp=$(OBJ)/%.o) $(OBJ)/gen/lexer.o: $(GEN)/parser.hpp
+
+$(OBJ)/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c -o $@ $<
+$(OBJ)/gen/%.o: $(GEN)/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -Wno-sign-compare -Wno-unused-function -c -o $@ $<
+
+$(LIB)/libtvmrt.a: $(RT_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(LIB)/libtvmfront.a: $(FRONT_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN)/tvm-run: $(MAIN_OBJ) $(LIB)/libtvmfront.a $(LIB)/libtvmrt.a
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/unit-tests: $(UNIT_OBJS) $(LIB)/libtvmfront.a $(LIB)/libtvmrt.a
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ -lboost_unit_test_framework $(LDLIBS)
+
+$(BUILD)/share/tvm/stdlib/%.tl: stdlib/%.tl
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(GEN):
+	@mkdir -p $@
+
+# ---------------------------------------------------------------- tests
+
+# `make test`: deps, build, every suite, then the same suites under the sanitizers.
+test: deps
+	$(MAKE) unit programs lint
+	$(MAKE) test-asan
+
+unit: $(BIN)/unit-tests
+	$(BIN)/unit-tests --log_level=test_suite --report_level=short
+
+programs: all
+	tests/run_programs.sh $(BIN)/tvm-run
+
+lint:
+	@for m in $(MANPAGES); do \
+	  out=$$(mandoc -Tlint -Wwarning $$m 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	done; echo "man pages: $(words $(MANPAGES)) clean under mandoc -Tlint"
+
+# ASan+UBSan build in its own directory; reference cycles (closures, modules) are freed at
+# exit by the VM, so leak checking stays on.
+test-asan:
+	$(MAKE) BUILD=build-asan SAN=1 CXXFLAGS="-O1 -g" unit programs
+
+# ---------------------------------------------------------------- demo, bench, install
+
+demo: all
+	@echo '$$ tvm-run examples/fancy_func.tl'
+	@$(BIN)/tvm-run examples/fancy_func.tl
+
+bench: all
+	bench/run.sh $(BIN)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tvm/stdlib \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(BIN)/tvm-run $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(STDLIB_SRCS) $(DESTDIR)$(PREFIX)/share/tvm/stdlib/
+	for m in $(MANPAGES); do \
+	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
+
+DEB_PKGS := g++ make bison flex libzstd-dev libboost-test-dev libopenblas-dev mandoc python3
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "deps: missing$$missing; run: sudo apt-get install -y$$missing"; exit 1; fi
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,22 @@
+// The stack-bytecode back end: a resolved AST becomes CodeObjs for the stack VM.
+#pragma once
+
+#include "ast.h"
+#include "diag.h"
+#include "../vm/code.h"
+
+namespace tvm {
+
+// Compiles a resolved module's top level (and, as constants, every function in it).
+// Global names get their slots in `module`. Returns a new reference, or null after
+// reporting errors to diag.
+CodeObj* emit_module(ast::Module& m, ModuleObj* module, Diagnostics& diag);
+
+// Parses, resolves and compiles one source file for `module`: the whole front end.
+// Returns a new reference, or null when diag has errors.
+CodeObj* compile_source(const SourceFile& src, ModuleObj* module, Diagnostics& diag);
+
+// The bytecode listing of `code` and every function nested in it, with source lines.
+std::string disassemble(const CodeObj* code, const SourceFile* src, const ModuleObj* module);
+
+}  // namespace tvm

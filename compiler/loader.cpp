@@ -1,0 +1,119 @@
+#include "loader.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "../vm/error.h"
+#include "diag.h"
+#include "emit_stack.h"
+
+namespace tvm {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+std::string dir_of(const std::string& path) {
+  if (path.empty() || path == "-") return ".";
+  fs::path p = fs::path(path).parent_path();
+  return p.empty() ? "." : p.string();
+}
+
+// Compiles src into module; compile errors become a ProgramError holding every diagnostic.
+CodeObj* compile_or_throw(const SourceFile& src, ModuleObj* module) {
+  Diagnostics diag(src);
+  CodeObj* code = compile_source(src, module, diag);
+  if (!code) {
+    std::string text;
+    for (const Diagnostic& d : diag.errors()) text += diag.format(d);
+    throw ProgramError{text, kExitProgramFailed};
+  }
+  return code;
+}
+
+ModuleObj* new_module(const std::string& name, const std::string& path, const std::string& dunder_name) {
+  auto* m = new ModuleObj(intern(name));
+  m->path = path;
+  int slot = m->slot("__name__");
+  m->slots[slot] = make_str(dunder_name);
+  return m;
+}
+
+}  // namespace
+
+std::vector<std::string> default_search_path() {
+  std::vector<std::string> dirs;
+  if (const char* p = std::getenv("TVM_PATH")) {
+    std::string s = p;
+    size_t start = 0;
+    while (start <= s.size()) {
+      size_t end = s.find(':', start);
+      if (end == std::string::npos) end = s.size();
+      if (end > start) dirs.push_back(s.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) dirs.push_back((exe.parent_path().parent_path() / "share" / "tvm" / "stdlib").string());
+  return dirs;
+}
+
+void install_importer(StackVM& vm, const LoaderOptions& options) {
+  vm.importer = [search = options.search_path](StackVM& vm, const std::string& name, const std::string& from) -> ModuleObj* {
+    std::vector<std::string> dirs{dir_of(from)};
+    dirs.insert(dirs.end(), search.begin(), search.end());
+    for (const std::string& dir : dirs) {
+      std::string path = (fs::path(dir) / (name + ".tl")).string();
+      std::string text;
+      if (!read_file(path, text)) continue;
+      SourceFile src(path, std::move(text));
+      ModuleObj* m = new_module(name, path, name);
+      // Registered before it runs: a circular import sees the partly initialised module.
+      vm.modules[name] = m;
+      CodeObj* code = compile_or_throw(src, m);
+      Ref hold = Ref::steal(Value::object(code));
+      vm.run_module(m, code);
+      m->state = ModuleObj::Loaded;
+      incref(m);
+      return m;
+    }
+    throw RuntimeError("no module named '" + name + "'");
+  };
+}
+
+int run_main(StackVM& vm, const std::string& filename, std::string source, const LoaderOptions& options) {
+  SourceFile src(filename, std::move(source));
+  ModuleObj* m = new_module("__main__", filename, "__main__");
+  vm.modules["__main__"] = m;
+  Diagnostics diag(src);
+  CodeObj* code = compile_source(src, m, diag);
+  if (!code) {
+    std::fflush(stdout);
+    diag.print();
+    return kExitProgramFailed;
+  }
+  Ref hold = Ref::steal(Value::object(code));
+  if (options.disasm) {
+    std::string text = disassemble(code, &src, m);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return kExitOk;
+  }
+  vm.run_module(m, code);
+  m->state = ModuleObj::Loaded;
+  return kExitOk;
+}
+
+}  // namespace tvm

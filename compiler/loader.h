@@ -1,0 +1,29 @@
+// Running TL source on the stack VM: the main script, and `import` (LANGUAGE.md §5): a module
+// is searched for in the importing file's directory, then each directory of $TVM_PATH, then
+// the installed stdlib, and runs once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../vm/stack_vm.h"
+
+namespace tvm {
+
+struct LoaderOptions {
+  std::vector<std::string> search_path;  // $TVM_PATH's directories, then the stdlib's
+  bool disasm = false;                   // print the bytecode instead of running
+};
+
+// Installs the importer on vm. The directories of TVM_PATH and the stdlib are read once.
+void install_importer(StackVM& vm, const LoaderOptions& options);
+
+// Compiles and runs `source` as the main module (`__name__ == "__main__"`). Compile errors
+// are printed to stderr and give exit code 1; runtime errors throw ProgramError.
+int run_main(StackVM& vm, const std::string& filename, std::string source, const LoaderOptions& options);
+
+// The default search path: $TVM_PATH's directories, then the stdlib next to the executable
+// (EXE_DIR/../share/tvm/stdlib).
+std::vector<std::string> default_search_path();
+
+}  // namespace tvm

@@ -1,0 +1,49 @@
+// A chunk of stack bytecode: instructions, a line table and a constant pool (clox's Chunk),
+// plus the frame layout and annotations of the function it implements.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "object.h"
+
+namespace tvm {
+
+// A parameter or return annotation, checked on every call (LANGUAGE.md §4).
+struct Annotation {
+  enum Kind : uint8_t { Any, Int, Float, Bool, Str, List, Tuple, Dict, NoneType, Tensor } kind = Any;  // Any: unannotated
+  // Tensor[d, ...]: each dimension is a fixed size, or a name bound by its first use in a call.
+  struct Dim {
+    int64_t size = -1;  // -1: named
+    std::string name;
+  };
+  bool has_dims = false;
+  std::vector<Dim> dims;
+  std::string text;  // as written, for messages: "int", "Tensor[B, 512]"
+};
+
+struct SourceLoc {
+  int32_t line;
+  int32_t col;
+};
+
+struct CodeObj : Obj {
+  std::string name;                  // the function's name, "<module>" or "<lambda>"
+  std::string filename;
+  std::vector<uint32_t> code;
+  std::vector<SourceLoc> locs;       // one per word of code
+  std::vector<Value> consts;         // owned
+  int nparams = 0;                   // positional parameters
+  bool has_varargs = false;          // *args in slot nparams
+  int nslots = 0;                    // every frame slot: params, *args, locals
+  int max_stack = 0;                 // the deepest the operand stack gets above the slots
+  int nfree = 0;                     // closure cells it expects
+  std::vector<StrObj*> slot_names;   // interned; for keyword binding and messages
+  std::vector<Annotation> param_annotations;  // nparams (+1 with varargs) entries when annotated
+  Annotation return_annotation;
+  bool annotated = false;
+  int first_line = 0;
+  CodeObj() : Obj(ObjType::Code) {}
+};
+
+}  // namespace tvm

@@ -1,0 +1,1080 @@
+// The stack VM's dispatch loop and call path.
+//
+// Hot state lives in locals (ip, sp, base, consts) and is written back to the VM only around
+// operations that may re-enter it (calls, natives). Int and float fast paths are inline; every
+// other case falls back to ops.h. TL has no exception handling, so a RuntimeError unwinds
+// straight out: the innermost execute() turns it into a ProgramError carrying the location and
+// the traceback, read from the frames, which are left in place for that.
+#include "stack_vm.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "builtins.h"
+#include "error.h"
+#include "opcodes.h"
+#include "ops.h"
+
+namespace tvm {
+
+namespace {
+constexpr size_t kStackValues = size_t(1) << 20;  // 8 MiB, committed lazily by the OS
+constexpr int kMaxNativeDepth = 1000;             // native -> TL re-entries (C stack guard)
+}  // namespace
+
+const char* function_name(const FunctionObj* f) { return f->code->name.c_str(); }
+
+void destroy_code(Obj* o) {
+  auto* c = static_cast<CodeObj*>(o);
+  for (Value v : c->consts) decref(v);
+  delete c;
+}
+
+StackVM::StackVM() {
+  // calloc: the pages are zeroed lazily, so a short script never touches most of the stack.
+  stack_ = static_cast<Value*>(std::calloc(kStackValues, sizeof(Value)));
+  frames_ = static_cast<Frame*>(std::calloc(kMaxFrames + 1, sizeof(Frame)));
+  if (!stack_ || !frames_) throw std::bad_alloc();
+  stack_limit_ = stack_ + kStackValues;
+  sp_ = stack_;
+}
+
+StackVM::~StackVM() {
+  while (sp_ > stack_) decref(*--sp_);
+  for (auto& [name, m] : modules) decref(m);
+  std::free(stack_);
+  std::free(frames_);
+}
+
+[[noreturn]] void StackVM::fail(const std::string& message, int exit_code) {
+  std::string out;
+  // The innermost frame's ip was saved by execute(); each outer frame's points past its call.
+  auto loc_of = [](const Frame& f) {
+    const CodeObj* c = f.func->code;
+    size_t at = f.ip > c->code.data() ? size_t(f.ip - c->code.data()) - 1 : 0;
+    if (at >= c->locs.size()) at = c->locs.empty() ? 0 : c->locs.size() - 1;
+    return c->locs.empty() ? SourceLoc{0, 0} : c->locs[at];
+  };
+  if (nframes_ > 0) {
+    const Frame& top = frames_[nframes_ - 1];
+    SourceLoc l = loc_of(top);
+    out = top.func->code->filename + ":" + std::to_string(l.line) + ":" + std::to_string(l.col) + ": runtime error: " + message + "\n";
+    out += "traceback (most recent call first):\n";
+    for (int i = nframes_ - 1; i >= 0; --i) {
+      const Frame& f = frames_[i];
+      out += "  in " + f.func->code->name + " at " + f.func->code->filename + ":" + std::to_string(loc_of(f).line) + "\n";
+    }
+  } else {
+    out = "runtime error: " + message + "\n";
+  }
+  throw ProgramError{out, exit_code};
+}
+
+// ---------------------------------------------------------------- calls
+
+void StackVM::push_frame(FunctionObj* fn, Value* base, bool native_entry) {
+  if (nframes_ >= kMaxFrames) throw RuntimeError("maximum recursion depth exceeded");
+  const CodeObj* c = fn->code;
+  if (base + c->nslots + c->max_stack + 1 > stack_limit_) throw RuntimeError("maximum recursion depth exceeded");
+  Frame& f = frames_[nframes_++];
+  f.ip = c->code.data();
+  f.base = base;
+  f.func = fn;
+  f.native_entry = native_entry;
+}
+
+// Arranges the arguments at `args` into the frame layout of fn: positional parameters,
+// then *args as a tuple; keywords by name; missing ones from the defaults.
+void StackVM::bind_args(FunctionObj* fn, Value* args, uint32_t npos, uint32_t nkw, StrObj* const* kwnames) {
+  const CodeObj* c = fn->code;
+  const std::string& name = c->name;
+  uint32_t nparams = uint32_t(c->nparams);
+  std::vector<Value> slots(nparams + (c->has_varargs ? 1 : 0), Value::undefined());
+  // On any error the owned values move back so nothing leaks.
+  auto cleanup = [&]() {
+    for (Value& v : slots) decref(v);
+    for (uint32_t i = 0; i < npos + nkw; ++i) args[i] = Value::none();
+  };
+  auto plural = [](size_t n, const char* word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); };
+  for (uint32_t i = 0; i < npos; ++i) {
+    if (i < nparams) slots[i] = args[i];
+    else if (!c->has_varargs) {
+      for (uint32_t j = i; j < npos + nkw; ++j) decref(args[j]);
+      cleanup();
+      throw RuntimeError(name + "() takes " + plural(nparams, "positional argument") + " but " + std::to_string(npos) +
+                         (npos == 1 ? " was" : " were") + " given");
+    }
+  }
+  if (c->has_varargs) {
+    std::vector<Value> rest;
+    for (uint32_t i = nparams; i < npos; ++i) rest.push_back(args[i]);
+    slots[nparams] = make_tuple(std::move(rest));
+  }
+  for (uint32_t k = 0; k < nkw; ++k) {
+    Value v = args[npos + k];
+    uint32_t i = 0;
+    while (i < nparams && c->slot_names[i] != kwnames[k]) ++i;
+    if (i == nparams || !slots[i].is_undefined()) {
+      for (uint32_t j = k; j < nkw; ++j) decref(args[npos + j]);
+      cleanup();
+      if (i == nparams) throw RuntimeError(name + "() got an unexpected keyword argument '" + kwnames[k]->data + "'");
+      throw RuntimeError(name + "() got multiple values for argument '" + kwnames[k]->data + "'");
+    }
+    slots[i] = v;
+  }
+  size_t ndef = fn->defaults.size();
+  std::vector<std::string> missing;
+  for (uint32_t i = 0; i < nparams; ++i) {
+    if (!slots[i].is_undefined()) continue;
+    if (i >= nparams - ndef) {
+      slots[i] = fn->defaults[i - (nparams - ndef)];
+      incref(slots[i]);
+    } else {
+      missing.push_back("'" + c->slot_names[i]->data + "'");
+    }
+  }
+  if (!missing.empty()) {
+    cleanup();
+    std::string list;
+    for (size_t i = 0; i < missing.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == missing.size() ? (missing.size() > 2 ? ", and " : " and ") : ", ") + missing[i];
+    throw RuntimeError(name + "() missing " + plural(missing.size(), "required positional argument") + ": " + list);
+  }
+  std::memcpy(args, slots.data(), slots.size() * sizeof(Value));
+}
+
+bool StackVM::call_value(uint32_t npos, uint32_t nkw, StrObj* const* kwnames, bool native_entry) {
+  uint32_t n = npos + nkw;
+  Value* args = sp_ - n;
+  Value callee = args[-1];
+  if (!callee.is_obj()) throw RuntimeError(std::string("'") + type_name(callee) + "' object is not callable");
+  switch (callee.as_obj()->type) {
+    case ObjType::Function: {
+      auto* fn = as_obj<FunctionObj>(callee);
+      const CodeObj* c = fn->code;
+      if (nkw != 0 || npos != uint32_t(c->nparams) || c->has_varargs) {
+        if (args + c->nslots + 1 > stack_limit_) throw RuntimeError("maximum recursion depth exceeded");
+        bind_args(fn, args, npos, nkw, kwnames);
+        n = uint32_t(c->nparams + (c->has_varargs ? 1 : 0));
+      }
+      push_frame(fn, args, native_entry);
+      for (int i = int(n); i < c->nslots; ++i) args[i] = Value::undefined();
+      sp_ = args + c->nslots;
+      return true;
+    }
+    case ObjType::Builtin:
+    case ObjType::BoundMethod: {
+      const BuiltinDef* def;
+      CallArgs a;
+      bool method = callee.as_obj()->type == ObjType::BoundMethod;
+      if (method) {
+        // The receiver takes the callee's slot: the arguments become (self, a1..an).
+        auto* bm = as_obj<BoundMethodObj>(callee);
+        def = bm->def;
+        incref(bm->self);
+        args[-1] = bm->self;
+        a.pos = args - 1;
+        a.npos = npos + 1;
+        decref(callee);
+        callee = args[-1];
+      } else {
+        def = as_obj<BuiltinObj>(callee)->def;
+        a.pos = args;
+        a.npos = npos;
+      }
+      a.kwvals = args + npos;
+      a.kwnames = kwnames;
+      a.nkw = nkw;
+      check_native_call(*def, a, method);
+      Value r = def->fn(*this, a);
+      for (Value* p = args; p < args + n; ++p) decref(*p);
+      decref(args[-1]);
+      args[-1] = r;
+      sp_ = args;
+      return false;
+    }
+    default: throw RuntimeError(std::string("'") + type_name(callee) + "' object is not callable");
+  }
+}
+
+Value StackVM::call(Value callee, const CallArgs& args) {
+  if (native_depth_ >= kMaxNativeDepth) throw RuntimeError("maximum recursion depth exceeded");
+  uint32_t n = args.npos + args.nkw;
+  if (sp_ + n + 1 > stack_limit_) throw RuntimeError("maximum recursion depth exceeded");
+  Value* at = sp_;
+  incref(callee);
+  *sp_++ = callee;
+  for (uint32_t i = 0; i < args.npos; ++i) incref(*sp_++ = args.pos[i]);
+  for (uint32_t i = 0; i < args.nkw; ++i) incref(*sp_++ = args.kwvals[i]);
+  if (!call_value(args.npos, args.nkw, args.kwnames, true)) {
+    sp_ = at;
+    return *at;
+  }
+  ++native_depth_;
+  Value r = execute();
+  --native_depth_;
+  sp_ = at;
+  return r;
+}
+
+void StackVM::run_module(ModuleObj* module, CodeObj* code) {
+  incref(code);
+  incref(module);
+  auto* fn = new FunctionObj(code, module);
+  *sp_++ = Value::object(fn);
+  call_value(0, 0, nullptr, true);
+  Value r = execute();
+  decref(r);
+}
+
+Value StackVM::import(const std::string& name) {
+  if (auto it = modules.find(name); it != modules.end()) {
+    incref(it->second);
+    return Value::object(it->second);
+  }
+  if (!importer) throw RuntimeError("no module named '" + name + "'");
+  const Frame& f = frames_[nframes_ - 1];
+  ModuleObj* m = importer(*this, name, f.func->module->path);
+  return Value::object(m);
+}
+
+// ---------------------------------------------------------------- annotations
+
+namespace {
+
+bool matches(const Annotation& a, Value v) {
+  switch (a.kind) {
+    case Annotation::Any: return true;
+    case Annotation::Int: return v.is_int() || v.is_bool();
+    case Annotation::Float: return v.is_number();
+    case Annotation::Bool: return v.is_bool();
+    case Annotation::Str: return is_type(v, ObjType::Str);
+    case Annotation::List: return is_type(v, ObjType::List);
+    case Annotation::Tuple: return is_type(v, ObjType::Tuple);
+    case Annotation::Dict: return is_type(v, ObjType::Dict);
+    case Annotation::NoneType: return v.is_none();
+    case Annotation::Tensor: return is_type(v, ObjType::Tensor);
+  }
+  return false;
+}
+
+}  // namespace
+
+void StackVM::check_args(const Frame& f) {
+  const CodeObj* c = f.func->code;
+  for (size_t i = 0; i < c->param_annotations.size(); ++i) {
+    const Annotation& a = c->param_annotations[i];
+    Value v = f.base[i];
+    if (i == size_t(c->nparams)) {  // *args: each element
+      for (Value x : as_obj<TupleObj>(v)->items)
+        if (!matches(a, x))
+          throw RuntimeError(c->name + ": argument " + c->slot_names[i]->data + ": expected " + a.text + ", got " + type_name(x));
+      continue;
+    }
+    if (!matches(a, v))
+      throw RuntimeError(c->name + ": argument " + c->slot_names[i]->data + ": expected " + a.text + ", got " + type_name(v));
+  }
+}
+
+void StackVM::check_return(const Frame& f, Value result) {
+  const CodeObj* c = f.func->code;
+  if (!matches(c->return_annotation, result))
+    throw RuntimeError(c->name + ": return value: expected " + c->return_annotation.text + ", got " + type_name(result));
+}
+
+// ---------------------------------------------------------------- the loop
+
+Value StackVM::execute() {
+  static const void* const kDispatch[] = {
+#define TVM_LABEL(name, kind, effect, extra, doc) &&op_##name,
+      TVM_STACK_OPCODES(TVM_LABEL)
+#undef TVM_LABEL
+  };
+
+  Frame* frame = &frames_[nframes_ - 1];
+  const uint32_t* ip = frame->ip;
+  Value* base = frame->base;
+  Value* sp = sp_;
+  const Value* consts = frame->func->code->consts.data();
+  uint32_t w = 0;
+
+#define A (w >> 8)
+#define SA (int32_t(w) >> 8)
+#define NEXT() goto* kDispatch[(w = *ip++) & 0xFF]
+#define SYNC() (sp_ = sp, frame->ip = ip)
+#define RELOAD()                                  \
+  do {                                            \
+    frame = &frames_[nframes_ - 1];               \
+    ip = frame->ip;                               \
+    base = frame->base;                           \
+    sp = sp_;                                     \
+    consts = frame->func->code->consts.data();    \
+  } while (0)
+  // Replaces the top two values by r (a new reference).
+#define BINARY_RESULT(r)        \
+  do {                          \
+    Value r_ = (r);             \
+    decref(sp[-2]);             \
+    decref(sp[-1]);             \
+    sp[-2] = r_;                \
+    --sp;                       \
+  } while (0)
+#define SLOW_BINARY(op)                                   \
+  do {                                                    \
+    SYNC();                                               \
+    BINARY_RESULT(binary_op(BinaryOp::op, sp[-2], sp[-1])); \
+  } while (0)
+
+  try {
+    NEXT();
+
+  op_NOP:
+    NEXT();
+  op_LOAD_CONST:
+    incref(*sp++ = consts[A]);
+    NEXT();
+  op_LOAD_INT:
+    *sp++ = Value::small_int(SA);
+    NEXT();
+  op_LOAD_NONE:
+    *sp++ = Value::none();
+    NEXT();
+  op_LOAD_TRUE:
+    *sp++ = Value::boolean(true);
+    NEXT();
+  op_LOAD_FALSE:
+    *sp++ = Value::boolean(false);
+    NEXT();
+  op_LOAD_LOCAL: {
+    Value v = base[A];
+    if (v.is_undefined()) [[unlikely]] {
+      SYNC();
+      throw RuntimeError("local variable '" + frame->func->code->slot_names[A]->data + "' referenced before assignment");
+    }
+    incref(*sp++ = v);
+    NEXT();
+  }
+  op_STORE_LOCAL: {
+    Value old = base[A];
+    base[A] = *--sp;
+    decref(old);
+    NEXT();
+  }
+  op_LOAD_CELL: {
+    Value v = as_obj<CellObj>(base[A])->value;
+    if (v.is_undefined()) {
+      SYNC();
+      throw RuntimeError("local variable '" + frame->func->code->slot_names[A]->data + "' referenced before assignment");
+    }
+    incref(*sp++ = v);
+    NEXT();
+  }
+  op_STORE_CELL: {
+    auto* cell = as_obj<CellObj>(base[A]);
+    Value old = cell->value;
+    cell->value = *--sp;
+    decref(old);
+    NEXT();
+  }
+  op_MAKE_CELL: {
+    auto* cell = new CellObj();
+    cell->value = base[A];  // takes over the slot's reference (Undefined for non-parameters)
+    base[A] = Value::object(cell);
+    NEXT();
+  }
+  op_LOAD_CLOSURE:
+    incref(*sp++ = base[A]);
+    NEXT();
+  op_LOAD_FREE: {
+    CellObj* cell = frame->func->cells[A];
+    if (cell->value.is_undefined()) {
+      SYNC();
+      throw RuntimeError("free variable referenced before assignment in enclosing scope");
+    }
+    incref(*sp++ = cell->value);
+    NEXT();
+  }
+  op_STORE_FREE: {
+    CellObj* cell = frame->func->cells[A];
+    Value old = cell->value;
+    cell->value = *--sp;
+    decref(old);
+    NEXT();
+  }
+  op_LOAD_FREECELL: {
+    CellObj* cell = frame->func->cells[A];
+    incref(cell);
+    *sp++ = Value::object(cell);
+    NEXT();
+  }
+  op_LOAD_GLOBAL: {
+    ModuleObj* m = frame->func->module;
+    Value v = m->slots[A];
+    if (v.is_undefined()) [[unlikely]] {
+      int b = m->slot_builtin[A];
+      if (b < 0) {
+        SYNC();
+        throw RuntimeError("name '" + m->slot_names[A]->data + "' is not defined");
+      }
+      v = builtin_value(b);
+    }
+    incref(*sp++ = v);
+    NEXT();
+  }
+  op_STORE_GLOBAL: {
+    ModuleObj* m = frame->func->module;
+    Value old = m->slots[A];
+    m->slots[A] = *--sp;
+    decref(old);
+    NEXT();
+  }
+  op_POP:
+    decref(*--sp);
+    NEXT();
+  op_DUP:
+    incref(*sp = sp[-1]);
+    ++sp;
+    NEXT();
+  op_DUP2:
+    incref(sp[0] = sp[-2]);
+    incref(sp[1] = sp[-1]);
+    sp += 2;
+    NEXT();
+  op_ROT2: {
+    Value t = sp[-1];
+    sp[-1] = sp[-2];
+    sp[-2] = t;
+    NEXT();
+  }
+  op_ROT3: {
+    Value c = sp[-1];
+    sp[-1] = sp[-2];
+    sp[-2] = sp[-3];
+    sp[-3] = c;
+    NEXT();
+  }
+
+  op_ADD: {
+    Value a = sp[-2], b = sp[-1];
+    if (a.is_small_int() && b.is_small_int()) {
+      int64_t r = a.as_small_int() + b.as_small_int();
+      if (Value::fits_small(r)) [[likely]] {
+        sp[-2] = Value::small_int(r);
+        --sp;
+        NEXT();
+      }
+    } else if (a.is_double() && b.is_double()) {
+      sp[-2] = Value::from_double(a.as_double() + b.as_double());
+      --sp;
+      NEXT();
+    }
+    SLOW_BINARY(Add);
+    NEXT();
+  }
+  op_SUB: {
+    Value a = sp[-2], b = sp[-1];
+    if (a.is_small_int() && b.is_small_int()) {
+      int64_t r = a.as_small_int() - b.as_small_int();
+      if (Value::fits_small(r)) [[likely]] {
+        sp[-2] = Value::small_int(r);
+        --sp;
+        NEXT();
+      }
+    } else if (a.is_double() && b.is_double()) {
+      sp[-2] = Value::from_double(a.as_double() - b.as_double());
+      --sp;
+      NEXT();
+    }
+    SLOW_BINARY(Sub);
+    NEXT();
+  }
+  op_MUL: {
+    Value a = sp[-2], b = sp[-1];
+    if (a.is_small_int() && b.is_small_int()) {
+      int64_t r;
+      if (!__builtin_mul_overflow(a.as_small_int(), b.as_small_int(), &r) && Value::fits_small(r)) {
+        sp[-2] = Value::small_int(r);
+        --sp;
+        NEXT();
+      }
+    } else if (a.is_double() && b.is_double()) {
+      sp[-2] = Value::from_double(a.as_double() * b.as_double());
+      --sp;
+      NEXT();
+    }
+    SLOW_BINARY(Mul);
+    NEXT();
+  }
+  op_DIV: {
+    Value a = sp[-2], b = sp[-1];
+    if (a.is_double() && b.is_double() && b.as_double() != 0.0) {
+      sp[-2] = Value::from_double(a.as_double() / b.as_double());
+      --sp;
+      NEXT();
+    }
+    SLOW_BINARY(Div);
+    NEXT();
+  }
+  op_FLOORDIV:
+    SLOW_BINARY(FloorDiv);
+    NEXT();
+  op_MOD: {
+    Value a = sp[-2], b = sp[-1];
+    if (a.is_small_int() && b.is_small_int() && b.as_small_int() > 0 && a.as_small_int() >= 0) {
+      sp[-2] = Value::small_int(a.as_small_int() % b.as_small_int());
+      --sp;
+      NEXT();
+    }
+    SLOW_BINARY(Mod);
+    NEXT();
+  }
+  op_POW:
+    SLOW_BINARY(Pow);
+    NEXT();
+  op_MATMUL:
+    SLOW_BINARY(MatMul);
+    NEXT();
+  op_LSHIFT:
+    SLOW_BINARY(LShift);
+    NEXT();
+  op_RSHIFT:
+    SLOW_BINARY(RShift);
+    NEXT();
+  op_BITAND:
+    SLOW_BINARY(And);
+    NEXT();
+  op_BITOR:
+    SLOW_BINARY(Or);
+    NEXT();
+  op_BITXOR:
+    SLOW_BINARY(Xor);
+    NEXT();
+  op_ADD_INT: {
+    Value a = sp[-1];
+    if (a.is_small_int()) {
+      int64_t r = a.as_small_int() + SA;
+      if (Value::fits_small(r)) [[likely]] {
+        sp[-1] = Value::small_int(r);
+        NEXT();
+      }
+    }
+    SYNC();
+    Value r = binary_op(BinaryOp::Add, a, Value::small_int(SA));
+    decref(a);
+    sp[-1] = r;
+    NEXT();
+  }
+  op_SUB_INT: {
+    Value a = sp[-1];
+    if (a.is_small_int()) {
+      int64_t r = a.as_small_int() - SA;
+      if (Value::fits_small(r)) [[likely]] {
+        sp[-1] = Value::small_int(r);
+        NEXT();
+      }
+    }
+    SYNC();
+    Value r = binary_op(BinaryOp::Sub, a, Value::small_int(SA));
+    decref(a);
+    sp[-1] = r;
+    NEXT();
+  }
+  op_NEG: {
+    Value a = sp[-1];
+    SYNC();
+    Value r = a.is_double() ? Value::from_double(-a.as_double()) : unary_neg(a);
+    decref(a);
+    sp[-1] = r;
+    NEXT();
+  }
+  op_POS: {
+    Value a = sp[-1];
+    SYNC();
+    Value r = unary_pos(a);
+    decref(a);
+    sp[-1] = r;
+    NEXT();
+  }
+  op_INVERT: {
+    Value a = sp[-1];
+    SYNC();
+    Value r = unary_invert(a);
+    decref(a);
+    sp[-1] = r;
+    NEXT();
+  }
+  op_NOT: {
+    Value a = sp[-1];
+    SYNC();
+    bool t = truthy(a);
+    decref(a);
+    sp[-1] = Value::boolean(!t);
+    NEXT();
+  }
+
+#define COMPARE_OP(NAME, OP, CMP)                                                          \
+  op_##NAME: {                                                                           \
+    Value a = sp[-2], b = sp[-1];                                                        \
+    if (a.is_small_int() && b.is_small_int()) {                                          \
+      sp[-2] = Value::boolean(a.as_small_int() OP b.as_small_int());                     \
+      --sp;                                                                              \
+      NEXT();                                                                            \
+    }                                                                                    \
+    SYNC();                                                                              \
+    BINARY_RESULT(compare(CompareOp::CMP, a, b));                                        \
+    NEXT();                                                                              \
+  }
+  COMPARE_OP(LT, <, Lt)
+  COMPARE_OP(LE, <=, Le)
+  COMPARE_OP(GT, >, Gt)
+  COMPARE_OP(GE, >=, Ge)
+  COMPARE_OP(EQ, ==, Eq)
+  COMPARE_OP(NE, !=, Ne)
+#undef COMPARE_OP
+
+  op_IN: {
+    SYNC();
+    bool r = contains(sp[-1], sp[-2]);
+    BINARY_RESULT(Value::boolean(r));
+    NEXT();
+  }
+  op_NOT_IN: {
+    SYNC();
+    bool r = !contains(sp[-1], sp[-2]);
+    BINARY_RESULT(Value::boolean(r));
+    NEXT();
+  }
+  op_IS: {
+    bool r = sp[-2].same(sp[-1]);
+    BINARY_RESULT(Value::boolean(r));
+    NEXT();
+  }
+  op_IS_NOT: {
+    bool r = !sp[-2].same(sp[-1]);
+    BINARY_RESULT(Value::boolean(r));
+    NEXT();
+  }
+
+  op_JUMP:
+    ip = frame->func->code->code.data() + A;
+    NEXT();
+  op_JUMP_IF_FALSE: {
+    Value v = *--sp;
+    bool t;
+    if (v.is_bool()) t = v.as_bool();
+    else {
+      SYNC();
+      t = truthy(v);
+      decref(v);
+    }
+    if (!t) ip = frame->func->code->code.data() + A;
+    NEXT();
+  }
+  op_JUMP_IF_TRUE: {
+    Value v = *--sp;
+    bool t;
+    if (v.is_bool()) t = v.as_bool();
+    else {
+      SYNC();
+      t = truthy(v);
+      decref(v);
+    }
+    if (t) ip = frame->func->code->code.data() + A;
+    NEXT();
+  }
+
+#define COMPARE_JUMP(NAME, OP, CMP)                                                        \
+  op_JUMP_IF_NOT_##NAME: {                                                               \
+    Value a = sp[-2], b = sp[-1];                                                        \
+    bool t;                                                                              \
+    if (a.is_small_int() && b.is_small_int()) {                                          \
+      t = a.as_small_int() OP b.as_small_int();                                          \
+    } else if (a.is_double() && b.is_double()) {                                         \
+      t = a.as_double() OP b.as_double();                                                \
+    } else {                                                                             \
+      SYNC();                                                                            \
+      Value r = compare(CompareOp::CMP, a, b);                                           \
+      t = truthy(r);                                                                     \
+      decref(r);                                                                         \
+      decref(a);                                                                         \
+      decref(b);                                                                         \
+    }                                                                                    \
+    sp -= 2;                                                                             \
+    if (!t) ip = frame->func->code->code.data() + A;                                     \
+    NEXT();                                                                              \
+  }
+  COMPARE_JUMP(LT, <, Lt)
+  COMPARE_JUMP(LE, <=, Le)
+  COMPARE_JUMP(GT, >, Gt)
+  COMPARE_JUMP(GE, >=, Ge)
+  COMPARE_JUMP(EQ, ==, Eq)
+  COMPARE_JUMP(NE, !=, Ne)
+#undef COMPARE_JUMP
+
+  op_GET_ITER: {
+    SYNC();
+    Value it = make_iter(sp[-1]);
+    decref(sp[-1]);
+    sp[-1] = it;
+    NEXT();
+  }
+  op_FOR_ITER: {
+    auto* it = as_obj<IterObj>(sp[-1]);
+    if (it->kind == IterObj::RangeIt) {
+      if (it->step > 0 ? it->pos < it->stop : it->pos > it->stop) {
+        *sp++ = Value::integer(it->pos);
+        it->pos += it->step;
+        NEXT();
+      }
+    } else if (it->kind == IterObj::ListIt) {
+      auto& items = as_obj<ListObj>(it->seq)->items;
+      if (size_t(it->pos) < items.size()) {
+        incref(*sp++ = items[it->pos++]);
+        NEXT();
+      }
+    } else {
+      SYNC();
+      Value v = iter_next(it);
+      if (!v.is_undefined()) {
+        *sp++ = v;
+        NEXT();
+      }
+    }
+    decref(*--sp);
+    ip = frame->func->code->code.data() + A;
+    NEXT();
+  }
+
+  op_BUILD_LIST:
+  op_BUILD_TUPLE: {
+    uint32_t n = A;
+    std::vector<Value> items(sp - n, sp);
+    sp -= n;
+    SYNC();
+    *sp++ = decode_op(w) == Op::BUILD_LIST ? make_list(std::move(items)) : make_tuple(std::move(items));
+    NEXT();
+  }
+  op_BUILD_DICT: {
+    uint32_t n = A;
+    Value d = make_dict();
+    Value* kv = sp - 2 * n;
+    SYNC();
+    try {
+      for (uint32_t i = 0; i < n; ++i) as_obj<DictObj>(d)->set(kv[2 * i], kv[2 * i + 1]);
+    } catch (...) {
+      decref(d);
+      throw;
+    }
+    for (Value* p = kv; p < sp; ++p) decref(*p);
+    sp = kv;
+    *sp++ = d;
+    NEXT();
+  }
+  op_BUILD_SLICE: {
+    uint32_t n = A;
+    auto* s = new SliceObj();
+    s->lower = sp[-int(n)];
+    s->upper = sp[-int(n) + 1];
+    s->step = n == 3 ? sp[-1] : Value::none();
+    sp -= n;
+    *sp++ = Value::object(s);
+    NEXT();
+  }
+  op_BUILD_STRING: {
+    uint32_t n = A;
+    std::string s;
+    for (Value* p = sp - n; p < sp; ++p) s += str_view(*p);
+    for (Value* p = sp - n; p < sp; ++p) decref(*p);
+    sp -= n;
+    *sp++ = make_str(s);
+    NEXT();
+  }
+  op_LIST_APPEND: {
+    as_obj<ListObj>(sp[-2])->items.push_back(sp[-1]);
+    --sp;
+    NEXT();
+  }
+  op_LIST_EXTEND: {
+    SYNC();
+    std::vector<Value> items = collect(sp[-1]);
+    auto& dst = as_obj<ListObj>(sp[-2])->items;
+    dst.insert(dst.end(), items.begin(), items.end());
+    decref(*--sp);
+    NEXT();
+  }
+  op_LIST_TO_TUPLE: {
+    auto* l = as_obj<ListObj>(sp[-1]);
+    Value t = make_tuple(std::move(l->items));
+    l->items.clear();
+    decref(sp[-1]);
+    sp[-1] = t;
+    NEXT();
+  }
+  op_DICT_SET: {
+    SYNC();
+    as_obj<DictObj>(sp[-3])->set(sp[-2], sp[-1]);
+    decref(sp[-1]);
+    decref(sp[-2]);
+    sp -= 2;
+    NEXT();
+  }
+  op_SUBSCR: {
+    Value o = sp[-2], i = sp[-1];
+    if (is_type(o, ObjType::List) && i.is_small_int()) {
+      auto& items = as_obj<ListObj>(o)->items;
+      int64_t k = i.as_small_int();
+      if (k < 0) k += int64_t(items.size());
+      if (k >= 0 && size_t(k) < items.size()) {
+        Value v = items[k];
+        incref(v);
+        decref(o);
+        sp[-2] = v;
+        --sp;
+        NEXT();
+      }
+    }
+    SYNC();
+    BINARY_RESULT(get_item(o, i));
+    NEXT();
+  }
+  op_STORE_SUBSCR: {
+    SYNC();
+    set_item(sp[-2], sp[-1], sp[-3]);
+    decref(sp[-1]);
+    decref(sp[-2]);
+    decref(sp[-3]);
+    sp -= 3;
+    NEXT();
+  }
+  op_LOAD_ATTR: {
+    SYNC();
+    Value r = get_attr(sp[-1], as_obj<StrObj>(consts[A]));
+    decref(sp[-1]);
+    sp[-1] = r;
+    NEXT();
+  }
+  op_STORE_ATTR: {
+    SYNC();
+    Value o = sp[-1];
+    StrObj* name = as_obj<StrObj>(consts[A]);
+    if (!is_type(o, ObjType::Module))
+      throw RuntimeError(std::string("cannot set attribute '") + name->data + "' of '" + type_name(o) + "'");
+    auto* m = as_obj<ModuleObj>(o);
+    int slot = m->slot(name->data);
+    decref(m->slots[slot]);
+    m->slots[slot] = sp[-2];
+    decref(o);
+    sp -= 2;
+    NEXT();
+  }
+
+  op_CALL: {
+    uint32_t n = A;
+    Value callee = sp[-int(n) - 1];
+    // The fast path: a TL function called with exactly its positional parameters.
+    if (callee.is_obj() && callee.as_obj()->type == ObjType::Function) {
+      auto* fn = as_obj<FunctionObj>(callee);
+      const CodeObj* c = fn->code;
+      if (uint32_t(c->nparams) == n && !c->has_varargs) [[likely]] {
+        Value* args = sp - n;
+        if (nframes_ >= kMaxFrames || args + c->nslots + c->max_stack + 1 > stack_limit_) [[unlikely]] {
+          SYNC();
+          throw RuntimeError("maximum recursion depth exceeded");
+        }
+        frame->ip = ip;
+        frame = &frames_[nframes_++];
+        frame->ip = ip = c->code.data();
+        frame->base = base = args;
+        frame->func = fn;
+        frame->native_entry = false;
+        consts = c->consts.data();
+        sp = args + n;
+        for (Value* end = args + c->nslots; sp < end;) *sp++ = Value::undefined();
+        NEXT();
+      }
+    }
+    SYNC();
+    if (call_value(n, 0, nullptr, false)) RELOAD();
+    else sp = sp_;
+    NEXT();
+  }
+  op_CALL_KW: {
+    uint32_t n = A;
+    auto* names = as_obj<TupleObj>(consts[*ip++]);
+    uint32_t nkw = uint32_t(names->items.size());
+    SYNC();
+    if (call_value(n - nkw, nkw, reinterpret_cast<StrObj* const*>(names->items.data()), false)) RELOAD();
+    else sp = sp_;
+    NEXT();
+  }
+  op_CALL_METHOD: {
+    uint32_t n = A;
+    StrObj* name = as_obj<StrObj>(consts[*ip++]);
+    Value* recv = sp - n - 1;
+    SYNC();
+    if (const BuiltinDef* def = find_method(*recv, name->data)) {
+      CallArgs a;
+      a.pos = recv;
+      a.npos = n + 1;
+      check_native_call(*def, a, true);
+      Value r = def->fn(*this, a);
+      for (Value* p = recv; p < sp; ++p) decref(*p);
+      sp = recv;
+      *sp++ = r;
+      NEXT();
+    }
+    // A module's function (or anything else an attribute yields) replaces the receiver.
+    Value f = get_attr(*recv, name);
+    decref(*recv);
+    *recv = f;
+    if (call_value(n, 0, nullptr, false)) RELOAD();
+    else sp = sp_;
+    NEXT();
+  }
+  op_CALL_EX: {
+    bool has_kw = A != 0;
+    Value* at = sp - (has_kw ? 2 : 1);
+    Value argl = at[0];
+    Value kwd = has_kw ? at[1] : Value::none();
+    std::vector<Value> pos = std::move(as_obj<ListObj>(argl)->items);
+    as_obj<ListObj>(argl)->items.clear();
+    std::vector<StrObj*> names;
+    std::vector<Value> kwvals;
+    if (has_kw)
+      for (auto& e : as_obj<DictObj>(kwd)->entries) {
+        names.push_back(intern(str_view(e.key)));
+        incref(e.value);
+        kwvals.push_back(e.value);
+      }
+    decref(argl);
+    decref(kwd);
+    sp = at;
+    if (sp + pos.size() + kwvals.size() + 1 > stack_limit_) {
+      for (Value v : pos) decref(v);
+      for (Value v : kwvals) decref(v);
+      SYNC();
+      throw RuntimeError("maximum recursion depth exceeded");
+    }
+    for (Value v : pos) *sp++ = v;
+    for (Value v : kwvals) *sp++ = v;
+    SYNC();
+    if (call_value(uint32_t(pos.size()), uint32_t(kwvals.size()), names.data(), false)) RELOAD();
+    else sp = sp_;
+    NEXT();
+  }
+  op_RETURN: {
+    Value r = *--sp;
+    for (Value* p = base; p < sp; ++p) decref(*p);
+    decref(base[-1]);
+    sp = base - 1;
+    bool leave = frame->native_entry;
+    --nframes_;
+    if (leave) {
+      sp_ = sp;
+      return r;
+    }
+    frame = &frames_[nframes_ - 1];
+    ip = frame->ip;
+    base = frame->base;
+    consts = frame->func->code->consts.data();
+    *sp++ = r;
+    NEXT();
+  }
+  op_MAKE_FUNCTION: {
+    Value defaults = sp[-2], cells = sp[-1];
+    auto* code = as_obj<CodeObj>(consts[A]);
+    incref(code);
+    ModuleObj* m = frame->func->module;
+    incref(m);
+    auto* fn = new FunctionObj(code, m);
+    if (!defaults.is_none()) {
+      fn->defaults = std::move(as_obj<TupleObj>(defaults)->items);
+      as_obj<TupleObj>(defaults)->items.clear();
+    }
+    if (!cells.is_none())
+      for (Value c : as_obj<TupleObj>(cells)->items) {
+        incref(c);
+        fn->cells.push_back(as_obj<CellObj>(c));
+      }
+    decref(defaults);
+    decref(cells);
+    sp -= 2;
+    *sp++ = Value::object(fn);
+    NEXT();
+  }
+  op_IMPORT: {
+    SYNC();
+    Value m = import(as_obj<StrObj>(consts[A])->data);
+    *sp++ = m;
+    NEXT();
+  }
+  op_IMPORT_FROM: {
+    SYNC();
+    Value m = sp[-1];
+    StrObj* name = as_obj<StrObj>(consts[A]);
+    Value v = as_obj<ModuleObj>(m)->get(name->data);
+    if (v.is_undefined())
+      throw RuntimeError("cannot import name '" + name->data + "' from '" + as_obj<ModuleObj>(m)->name->data + "'");
+    incref(*sp++ = v);
+    NEXT();
+  }
+  op_UNPACK: {
+    uint32_t n = A;
+    Value s = sp[-1];
+    SYNC();
+    std::vector<Value> items(n);
+    unpack(s, n, items.data());
+    decref(s);
+    --sp;
+    for (uint32_t i = n; i-- > 0;) *sp++ = items[i];
+    NEXT();
+  }
+  op_FORMAT: {
+    uint32_t flags = A;
+    bool has_spec = flags & 4;
+    Value v = sp[has_spec ? -2 : -1];
+    SYNC();
+    std::string text;
+    if ((flags & 3) == 2) {
+      std::string r = repr(v);
+      text = has_spec ? format_value(Ref::steal(make_str(r)).get(), str_view(sp[-1])) : r;
+    } else if (has_spec) {
+      text = (flags & 3) == 1 ? format_value(Ref::steal(make_str(to_str(v))).get(), str_view(sp[-1]))
+                              : format_value(v, str_view(sp[-1]));
+    } else {
+      text = to_str(v);
+    }
+    if (has_spec) decref(*--sp);
+    decref(v);
+    sp[-1] = make_str(text);
+    NEXT();
+  }
+  op_ASSERT_FAIL: {
+    SYNC();
+    if (A == 0) throw RuntimeError("assertion failed");
+    throw RuntimeError("assertion failed: " + to_str(sp[-1]));
+  }
+  op_CHECK_ARGS:
+    SYNC();
+    check_args(*frame);
+    NEXT();
+  op_CHECK_RETURN:
+    SYNC();
+    check_return(*frame, sp[-1]);
+    NEXT();
+  } catch (RuntimeError& e) {
+    frame->ip = ip;
+    sp_ = sp;
+    fail(e.what(), e.exit_code());
+  }
+#undef A
+#undef SA
+#undef NEXT
+#undef SYNC
+#undef RELOAD
+#undef BINARY_RESULT
+#undef SLOW_BINARY
+}
+
+}  // namespace tvm
