@@ -1,0 +1,1 @@
+fancy_loop.tl
