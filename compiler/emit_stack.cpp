@@ -71,18 +71,37 @@ class Emitter {
 
   CodeObj* finish() {
     code_->max_stack = max_depth_ + 1;
+    code_->frame_size = code_->nslots + code_->max_stack + 1;
     return std::exchange(code_, nullptr);
   }
 
   int here() const { return int(code_->code.size()); }
 
+  // The current offset as a jump target: no peephole merges across it.
+  int label() {
+    label_at_ = here();
+    return label_at_;
+  }
+
   void emit(Op op, int32_t a = 0) {
+    // LOAD_LOCAL x; LOAD_LOCAL y -> LOAD_LOCAL2 x y: operand pairs are the commonest sequence.
+    if (op == Op::LOAD_LOCAL && here() > 0 && label_at_ != here() && a < 4096 && last_op_ == Op::LOAD_LOCAL &&
+        int32_t(decode_a(code_->code.back())) < 4096) {
+      uint32_t& prev = code_->code.back();
+      prev = encode(Op::LOAD_LOCAL2, int32_t(decode_a(prev) << 12) | a);
+      last_op_ = Op::LOAD_LOCAL2;
+      depth_ += 1;
+      max_depth_ = std::max(max_depth_, depth_);
+      return;
+    }
+    last_op_ = op;
     code_->code.push_back(encode(op, a));
     code_->locs.push_back({cur_.line, cur_.col});
     depth_ += stack_effect(op, a);
     max_depth_ = std::max(max_depth_, depth_);
   }
   void emit_word(uint32_t w) {
+    last_op_ = Op::NOP;
     code_->code.push_back(w);
     code_->locs.push_back({cur_.line, cur_.col});
   }
@@ -252,7 +271,7 @@ class Emitter {
       }
       case StmtKind::While: {
         auto& w = as<WhileStmt>(s);
-        int top = here();
+        int top = label();
         int to_else = emit_condition_jump(*w.cond, false);
         loops_.push_back({{}, top, false});
         emit_block(w.body);
@@ -270,7 +289,7 @@ class Emitter {
         emit_expr(*f.iter);
         cur_ = f.loc;
         emit(Op::GET_ITER);
-        int top = here();
+        int top = label();
         int to_else = emit_jump(Op::FOR_ITER);
         emit_store(*f.target);
         loops_.push_back({{}, top, true});
@@ -314,7 +333,6 @@ class Emitter {
       }
       case StmtKind::Import:
         for (auto& a : as<ImportStmt>(s).names) {
-          cur_ = a.loc;
           emit(Op::IMPORT, name_const(a.name));
           emit_store_binding(a.asname.empty() ? a.name : a.asname, a.binding);
         }
@@ -343,14 +361,14 @@ class Emitter {
   }
 
   void emit_augassign(AugAssignStmt& a) {
-    Op op = binop(a.op);
+    Op op = a.op == BinOp::Add ? Op::INPLACE_ADD : binop(a.op);
     Expr& t = *a.target;
     switch (t.kind) {
       case ExprKind::Name:
         emit_expr(t);
         emit_expr(*a.value);
         cur_ = a.loc;
-        emit_binop(op, a.value.get());
+        emit(op);
         emit_store(t);
         break;
       case ExprKind::Attribute: {
@@ -530,9 +548,6 @@ class Emitter {
     v = as<IntExpr>(*e).value;
     return v >= -kMaxA && v <= kMaxA;
   }
-
-  // Emits `op` for operands already on the stack.
-  void emit_binop(Op op, Expr*) { emit(op); }
 
   void emit_expr(Expr& e) {
     Loc saved = cur_;
@@ -849,7 +864,7 @@ class Emitter {
     CompFor& g = c.generators[i];
     cur_ = g.iter->loc;
     emit(Op::GET_ITER);
-    int top = here();
+    int top = label();
     int to_end = emit_jump(Op::FOR_ITER);
     emit_store(*g.target);
     for (auto& cond : g.ifs) {
@@ -887,8 +902,9 @@ class Emitter {
     pending_links_.erase(it);
   }
   void patch_here(int at) {
-    patch(at, here());
-    link_pending(at, here());
+    int target = label();
+    patch(at, target);
+    link_pending(at, target);
   }
 
   ModuleObj* module_;
@@ -899,6 +915,8 @@ class Emitter {
   int depth_ = 0;
   int max_depth_ = 0;
   std::vector<Loop> loops_;
+  int label_at_ = -1;
+  Op last_op_ = Op::NOP;
   std::unordered_map<std::string, int> str_consts_;
   std::unordered_map<int, std::vector<int>> pending_links_;
 };
@@ -944,6 +962,10 @@ std::string operand_text(const CodeObj* code, Op op, uint32_t w, const ModuleObj
     }
     case OperandKind::Local:
       return std::to_string(a) + (size_t(a) < code->slot_names.size() ? " (" + code->slot_names[a]->data + ")" : "");
+    case OperandKind::Local2: {
+      auto name = [&](uint32_t i) { return i < code->slot_names.size() ? code->slot_names[i]->data : "?"; };
+      return std::to_string(a >> 12) + " " + std::to_string(a & 0xFFF) + " (" + name(a >> 12) + ", " + name(a & 0xFFF) + ")";
+    }
     case OperandKind::Free: return std::to_string(a);
     case OperandKind::Global:
       return std::to_string(a) + (module && size_t(a) < module->slot_names.size() ? " (" + module->slot_names[a]->data + ")" : "");

@@ -253,7 +253,7 @@ class Resolver {
         if (s.is_module()) break;
         for (size_t i = 0; i < n.names.size(); ++i)
           if (s.nonlocals.count(n.names[i]) && find_free(s, n.names[i]) < 0)
-            diag_.error(i < n.locs.size() ? n.locs[i] : n.loc, "no binding for nonlocal '" + n.names[i] + "' found");
+            diag_.error(n.loc, "no binding for nonlocal '" + n.names[i] + "' found");
         break;
       }
       case StmtKind::Global:

@@ -37,6 +37,7 @@ struct CodeObj : Obj {
   bool has_varargs = false;          // *args in slot nparams
   int nslots = 0;                    // every frame slot: params, *args, locals
   int max_stack = 0;                 // the deepest the operand stack gets above the slots
+  int frame_size = 0;                // nslots + max_stack + 1: what a call needs above its base
   int nfree = 0;                     // closure cells it expects
   std::vector<StrObj*> slot_names;   // interned; for keyword binding and messages
   std::vector<Annotation> param_annotations;  // nparams (+1 with varargs) entries when annotated

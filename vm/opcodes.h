@@ -20,6 +20,7 @@ enum class OperandKind : uint8_t {
   Const,   // A indexes K
   Name,    // A indexes K, which holds an interned str
   Local,   // A indexes L
+  Local2,  // A holds two slot indices of 12 bits each: A>>12 and A&0xFFF
   Free,    // A indexes C
   Global,  // A indexes G
   Jump,    // A is an absolute word offset
@@ -35,6 +36,7 @@ enum class OperandKind : uint8_t {
   X(LOAD_TRUE,     None,   1,        0, "push True")                                            \
   X(LOAD_FALSE,    None,   1,        0, "push False")                                           \
   X(LOAD_LOCAL,    Local,  1,        0, "push L[A] (error if unassigned)")                      \
+  X(LOAD_LOCAL2,   Local2, 2,        0, "push L[A>>12], then L[A&0xFFF] (both checked)")         \
   X(STORE_LOCAL,   Local,  -1,       0, "L[A] = pop")                                           \
   X(LOAD_CELL,     Local,  1,        0, "push the value of the cell in L[A]")                   \
   X(STORE_CELL,    Local,  -1,       0, "the cell in L[A] := pop")                              \
@@ -65,6 +67,7 @@ enum class OperandKind : uint8_t {
   X(BITXOR,        None,   -1,       0, "a b -- a^b")                                           \
   X(ADD_INT,       Int,    0,        0, "a -- a+A")                                             \
   X(SUB_INT,       Int,    0,        0, "a -- a-A")                                             \
+  X(INPLACE_ADD,   None,   -1,       0, "a b -- a+=b (a list is extended in place)")            \
   X(NEG,           None,   0,        0, "a -- -a")                                              \
   X(POS,           None,   0,        0, "a -- +a")                                              \
   X(INVERT,        None,   0,        0, "a -- ~a")                                              \

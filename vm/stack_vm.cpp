@@ -37,6 +37,7 @@ StackVM::StackVM() {
   frames_ = static_cast<Frame*>(std::calloc(kMaxFrames + 1, sizeof(Frame)));
   if (!stack_ || !frames_) throw std::bad_alloc();
   stack_limit_ = stack_ + kStackValues;
+  frames_end_ = frames_ + kMaxFrames;
   sp_ = stack_;
 }
 
@@ -76,7 +77,7 @@ StackVM::~StackVM() {
 void StackVM::push_frame(FunctionObj* fn, Value* base, bool native_entry) {
   if (nframes_ >= kMaxFrames) throw RuntimeError("maximum recursion depth exceeded");
   const CodeObj* c = fn->code;
-  if (base + c->nslots + c->max_stack + 1 > stack_limit_) throw RuntimeError("maximum recursion depth exceeded");
+  if (base + c->frame_size > stack_limit_) throw RuntimeError("maximum recursion depth exceeded");
   Frame& f = frames_[nframes_++];
   f.ip = c->code.data();
   f.base = base;
@@ -261,19 +262,22 @@ bool matches(const Annotation& a, Value v) {
 
 }  // namespace
 
+// A mismatch is the caller's error: the callee's frame is dropped so the error points at the call.
 void StackVM::check_args(const Frame& f) {
   const CodeObj* c = f.func->code;
+  auto mismatch = [&](size_t i, Value v) {
+    --nframes_;
+    throw RuntimeError(c->name + ": argument " + c->slot_names[i]->data + ": expected " + c->param_annotations[i].text + ", got " + type_name(v));
+  };
   for (size_t i = 0; i < c->param_annotations.size(); ++i) {
     const Annotation& a = c->param_annotations[i];
     Value v = f.base[i];
     if (i == size_t(c->nparams)) {  // *args: each element
       for (Value x : as_obj<TupleObj>(v)->items)
-        if (!matches(a, x))
-          throw RuntimeError(c->name + ": argument " + c->slot_names[i]->data + ": expected " + a.text + ", got " + type_name(x));
+        if (!matches(a, x)) mismatch(i, x);
       continue;
     }
-    if (!matches(a, v))
-      throw RuntimeError(c->name + ": argument " + c->slot_names[i]->data + ": expected " + a.text + ", got " + type_name(v));
+    if (!matches(a, v)) mismatch(i, v);
   }
 }
 
@@ -297,6 +301,7 @@ Value StackVM::execute() {
   Value* base = frame->base;
   Value* sp = sp_;
   const Value* consts = frame->func->code->consts.data();
+  ModuleObj* module = frame->func->module;
   uint32_t w = 0;
 
 #define A (w >> 8)
@@ -310,6 +315,7 @@ Value StackVM::execute() {
     base = frame->base;                           \
     sp = sp_;                                     \
     consts = frame->func->code->consts.data();    \
+    module = frame->func->module;                 \
   } while (0)
   // Replaces the top two values by r (a new reference).
 #define BINARY_RESULT(r)        \
@@ -353,6 +359,18 @@ Value StackVM::execute() {
       throw RuntimeError("local variable '" + frame->func->code->slot_names[A]->data + "' referenced before assignment");
     }
     incref(*sp++ = v);
+    NEXT();
+  }
+  op_LOAD_LOCAL2: {
+    Value x = base[A >> 12], y = base[A & 0xFFF];
+    if (x.is_undefined() || y.is_undefined()) [[unlikely]] {
+      SYNC();
+      int slot = x.is_undefined() ? int(A >> 12) : int(A & 0xFFF);
+      throw RuntimeError("local variable '" + frame->func->code->slot_names[slot]->data + "' referenced before assignment");
+    }
+    incref(sp[0] = x);
+    incref(sp[1] = y);
+    sp += 2;
     NEXT();
   }
   op_STORE_LOCAL: {
@@ -409,7 +427,7 @@ Value StackVM::execute() {
     NEXT();
   }
   op_LOAD_GLOBAL: {
-    ModuleObj* m = frame->func->module;
+    ModuleObj* m = module;
     Value v = m->slots[A];
     if (v.is_undefined()) [[unlikely]] {
       int b = m->slot_builtin[A];
@@ -423,7 +441,7 @@ Value StackVM::execute() {
     NEXT();
   }
   op_STORE_GLOBAL: {
-    ModuleObj* m = frame->func->module;
+    ModuleObj* m = module;
     Value old = m->slots[A];
     m->slots[A] = *--sp;
     decref(old);
@@ -472,6 +490,18 @@ Value StackVM::execute() {
     SLOW_BINARY(Add);
     NEXT();
   }
+  op_INPLACE_ADD:
+    if (sp[-2].is_small_int()) goto op_ADD;
+    if (is_type(sp[-2], ObjType::List)) {
+      // Python's list += extends the list itself: every alias sees the change.
+      SYNC();
+      std::vector<Value> items = collect(sp[-1]);
+      auto& dst = as_obj<ListObj>(sp[-2])->items;
+      dst.insert(dst.end(), items.begin(), items.end());
+      decref(*--sp);
+      NEXT();
+    }
+    goto op_ADD;
   op_SUB: {
     Value a = sp[-2], b = sp[-1];
     if (a.is_small_int() && b.is_small_int()) {
@@ -878,17 +908,19 @@ Value StackVM::execute() {
       const CodeObj* c = fn->code;
       if (uint32_t(c->nparams) == n && !c->has_varargs) [[likely]] {
         Value* args = sp - n;
-        if (nframes_ >= kMaxFrames || args + c->nslots + c->max_stack + 1 > stack_limit_) [[unlikely]] {
+        if (frame + 1 >= frames_end_ || args + c->frame_size > stack_limit_) [[unlikely]] {
           SYNC();
           throw RuntimeError("maximum recursion depth exceeded");
         }
         frame->ip = ip;
-        frame = &frames_[nframes_++];
+        ++frame;
+        ++nframes_;
         frame->ip = ip = c->code.data();
         frame->base = base = args;
         frame->func = fn;
         frame->native_entry = false;
         consts = c->consts.data();
+        module = fn->module;
         sp = args + n;
         for (Value* end = args + c->nslots; sp < end;) *sp++ = Value::undefined();
         NEXT();
@@ -903,8 +935,10 @@ Value StackVM::execute() {
     uint32_t n = A;
     auto* names = as_obj<TupleObj>(consts[*ip++]);
     uint32_t nkw = uint32_t(names->items.size());
+    std::vector<StrObj*> kwnames(nkw);
+    for (uint32_t i = 0; i < nkw; ++i) kwnames[i] = as_obj<StrObj>(names->items[i]);
     SYNC();
-    if (call_value(n - nkw, nkw, reinterpret_cast<StrObj* const*>(names->items.data()), false)) RELOAD();
+    if (call_value(n - nkw, nkw, kwnames.data(), false)) RELOAD();
     else sp = sp_;
     NEXT();
   }
@@ -974,10 +1008,11 @@ Value StackVM::execute() {
       sp_ = sp;
       return r;
     }
-    frame = &frames_[nframes_ - 1];
+    --frame;
     ip = frame->ip;
     base = frame->base;
     consts = frame->func->code->consts.data();
+    module = frame->func->module;
     *sp++ = r;
     NEXT();
   }
@@ -1057,7 +1092,13 @@ Value StackVM::execute() {
   }
   op_CHECK_ARGS:
     SYNC();
-    check_args(*frame);
+    try {
+      check_args(*frame);
+    } catch (RuntimeError&) {
+      frame = &frames_[nframes_ - 1];  // the caller's
+      ip = frame->ip;
+      throw;
+    }
     NEXT();
   op_CHECK_RETURN:
     SYNC();

@@ -66,6 +66,7 @@ class StackVM final : public VM {
   Value* stack_limit_;
   Value* sp_;
   Frame* frames_;
+  Frame* frames_end_;  // frames_ + kMaxFrames
   int nframes_ = 0;
   int native_depth_ = 0;
 };

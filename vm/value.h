@@ -51,7 +51,7 @@ class Value {
   // --- tests
   bool is_double() const { return bits_ < kIntTag; }
   bool is_small_int() const { return (bits_ & kTagMask) == kIntTag; }
-  bool is_obj() const { return (bits_ & kTagMask) == kObjTag; }
+  bool is_obj() const { return bits_ >= kObjTag; }  // nothing is tagged above objects: one compare
   bool is_none() const { return bits_ == (kSpecialTag | 0); }
   bool is_bool() const { return bits_ == (kSpecialTag | 1) || bits_ == (kSpecialTag | 2); }
   bool is_true() const { return bits_ == (kSpecialTag | 2); }

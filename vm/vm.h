@@ -24,8 +24,13 @@ class VM {
     a.npos = uint32_t(args.size());
     return call(callee, a);
   }
-  // Program output (stdout), buffered; flushed before any error is printed.
-  void write(std::string_view s) { std::fwrite(s.data(), 1, s.size(), stdout); }
+  // Program output: stdout (buffered; flushed before any error is printed), or `capture`
+  // when an embedder or a test sets it.
+  void write(std::string_view s) {
+    if (capture) capture->append(s);
+    else std::fwrite(s.data(), 1, s.size(), stdout);
+  }
+  std::string* capture = nullptr;
   // The script's name and its arguments, for argv().
   std::vector<std::string> argv;
 };
