@@ -496,9 +496,18 @@ class Emitter {
                not_compare_jump(as<CompareExpr>(e).ops[0]) != Op::NOP) {
       auto& c = as<CompareExpr>(e);
       emit_expr(*c.left);
-      emit_expr(*c.comparators[0]);
-      cur_ = e.loc;
-      jumps.push_back(emit_jump(not_compare_jump(c.ops[0])));
+      int64_t k;
+      if (small_int_literal(c.comparators[0].get(), k)) {
+        // x < 2: the constant rides in the instruction's extra word.
+        cur_ = e.loc;
+        Op op = Op(int(not_compare_jump(c.ops[0])) - int(Op::JUMP_IF_NOT_LT) + int(Op::JUMP_IF_NOT_LT_K));
+        jumps.push_back(emit_jump(op));
+        emit_word(uint32_t(int32_t(k)));
+      } else {
+        emit_expr(*c.comparators[0]);
+        cur_ = e.loc;
+        jumps.push_back(emit_jump(not_compare_jump(c.ops[0])));
+      }
     } else {
       emit_expr(e);
       cur_ = e.loc;
@@ -998,7 +1007,9 @@ void disassemble_into(std::string& out, const CodeObj* code, const SourceFile* s
     char head[64];
     std::snprintf(head, sizeof head, "    %5zu  %-16s", i, info.name);
     std::string text = head + operand_text(code, op, w, module);
-    if (info.extra_word && i + 1 < code->code.size()) {
+    if (info.extra_word && info.operand == OperandKind::Jump && i + 1 < code->code.size()) {
+      text += " " + std::to_string(int32_t(code->code[++i]));
+    } else if (info.extra_word && i + 1 < code->code.size()) {
       uint32_t x = code->code[++i];
       Value v = x < code->consts.size() ? code->consts[x] : Value::none();
       text += " " + std::to_string(x) + " (" + repr(v) + ")";

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -49,7 +50,9 @@ int main(int argc, char** argv) {
     read_all(std::cin, source);
   } else {
     std::ifstream in(script, std::ios::binary);
-    if (!in || !read_all(in, source)) {
+    if (std::error_code ec; std::filesystem::is_directory(script, ec)) errno = EISDIR;
+    else if (in && read_all(in, source)) errno = 0;
+    if (errno != 0) {
       std::fprintf(stderr, "tvm-run: cannot open '%s': %s\n", script.c_str(), std::strerror(errno));
       return kExitFile;
     }

@@ -91,6 +91,12 @@ enum class OperandKind : uint8_t {
   X(JUMP_IF_NOT_GE, Jump,  -2,       0, "a b --; goto A unless a>=b")                           \
   X(JUMP_IF_NOT_EQ, Jump,  -2,       0, "a b --; goto A unless a==b")                           \
   X(JUMP_IF_NOT_NE, Jump,  -2,       0, "a b --; goto A unless a!=b")                           \
+  X(JUMP_IF_NOT_LT_K, Jump, -1,      1, "a --; goto A unless a<W (W a signed int)")             \
+  X(JUMP_IF_NOT_LE_K, Jump, -1,      1, "a --; goto A unless a<=W")                             \
+  X(JUMP_IF_NOT_GT_K, Jump, -1,      1, "a --; goto A unless a>W")                              \
+  X(JUMP_IF_NOT_GE_K, Jump, -1,      1, "a --; goto A unless a>=W")                             \
+  X(JUMP_IF_NOT_EQ_K, Jump, -1,      1, "a --; goto A unless a==W")                             \
+  X(JUMP_IF_NOT_NE_K, Jump, -1,      1, "a --; goto A unless a!=W")                             \
   X(GET_ITER,      None,   0,        0, "a -- iter(a)")                                         \
   X(FOR_ITER,      Jump,   1,        0, "it -- it next(it); when exhausted pop it, goto A")     \
   X(BUILD_LIST,    Count,  1 - A,    0, "a1..aA -- [a1..aA]")                                   \

@@ -34,10 +34,13 @@ void destroy_code(Obj* o) {
 StackVM::StackVM() {
   // calloc: the pages are zeroed lazily, so a short script never touches most of the stack.
   stack_ = static_cast<Value*>(std::calloc(kStackValues, sizeof(Value)));
-  frames_ = static_cast<Frame*>(std::calloc(kMaxFrames + 1, sizeof(Frame)));
+  // One spare frame in front, so "no frame yet" (top_ == frames_ - 1) points into the array.
+  Frame* frames = static_cast<Frame*>(std::calloc(kMaxFrames + 2, sizeof(Frame)));
+  frames_ = frames ? frames + 1 : nullptr;
   if (!stack_ || !frames_) throw std::bad_alloc();
   stack_limit_ = stack_ + kStackValues;
   frames_end_ = frames_ + kMaxFrames;
+  top_ = frames_ - 1;  // no frame yet
   sp_ = stack_;
 }
 
@@ -45,7 +48,7 @@ StackVM::~StackVM() {
   while (sp_ > stack_) decref(*--sp_);
   for (auto& [name, m] : modules) decref(m);
   std::free(stack_);
-  std::free(frames_);
+  std::free(frames_ - 1);
 }
 
 [[noreturn]] void StackVM::fail(const std::string& message, int exit_code) {
@@ -57,12 +60,13 @@ StackVM::~StackVM() {
     if (at >= c->locs.size()) at = c->locs.empty() ? 0 : c->locs.size() - 1;
     return c->locs.empty() ? SourceLoc{0, 0} : c->locs[at];
   };
-  if (nframes_ > 0) {
-    const Frame& top = frames_[nframes_ - 1];
+  int nframes = int(top_ - frames_) + 1;
+  if (nframes > 0) {
+    const Frame& top = *top_;
     SourceLoc l = loc_of(top);
     out = top.func->code->filename + ":" + std::to_string(l.line) + ":" + std::to_string(l.col) + ": runtime error: " + message + "\n";
     out += "traceback (most recent call first):\n";
-    for (int i = nframes_ - 1; i >= 0; --i) {
+    for (int i = nframes - 1; i >= 0; --i) {
       const Frame& f = frames_[i];
       out += "  in " + f.func->code->name + " at " + f.func->code->filename + ":" + std::to_string(loc_of(f).line) + "\n";
     }
@@ -72,13 +76,27 @@ StackVM::~StackVM() {
   throw ProgramError{out, exit_code};
 }
 
+// Called from a catch block once the frames are saved: adds location and traceback.
+[[noreturn]] void StackVM::fail_with_current_exception() {
+  try {
+    throw;
+  } catch (const RuntimeError& e) {
+    fail(e.what(), e.exit_code());
+  } catch (const std::bad_alloc&) {  // a string or list too large for memory
+    fail("out of memory", kExitProgramFailed);
+  } catch (const std::length_error&) {
+    fail("out of memory", kExitProgramFailed);
+  }
+  // Anything else (a ProgramError from a nested run) is already complete.
+}
+
 // ---------------------------------------------------------------- calls
 
 void StackVM::push_frame(FunctionObj* fn, Value* base, bool native_entry) {
-  if (nframes_ >= kMaxFrames) throw RuntimeError("maximum recursion depth exceeded");
+  if (top_ + 1 >= frames_end_) throw RuntimeError("maximum recursion depth exceeded");
   const CodeObj* c = fn->code;
   if (base + c->frame_size > stack_limit_) throw RuntimeError("maximum recursion depth exceeded");
-  Frame& f = frames_[nframes_++];
+  Frame& f = *++top_;
   f.ip = c->code.data();
   f.base = base;
   f.func = fn;
@@ -235,7 +253,7 @@ Value StackVM::import(const std::string& name) {
     return Value::object(it->second);
   }
   if (!importer) throw RuntimeError("no module named '" + name + "'");
-  const Frame& f = frames_[nframes_ - 1];
+  const Frame& f = *top_;
   ModuleObj* m = importer(*this, name, f.func->module->path);
   return Value::object(m);
 }
@@ -266,7 +284,7 @@ bool matches(const Annotation& a, Value v) {
 void StackVM::check_args(const Frame& f) {
   const CodeObj* c = f.func->code;
   auto mismatch = [&](size_t i, Value v) {
-    --nframes_;
+    --top_;
     throw RuntimeError(c->name + ": argument " + c->slot_names[i]->data + ": expected " + c->param_annotations[i].text + ", got " + type_name(v));
   };
   for (size_t i = 0; i < c->param_annotations.size(); ++i) {
@@ -296,26 +314,28 @@ Value StackVM::execute() {
 #undef TVM_LABEL
   };
 
-  Frame* frame = &frames_[nframes_ - 1];
+  Frame* frame = top_;
   const uint32_t* ip = frame->ip;
   Value* base = frame->base;
   Value* sp = sp_;
   const Value* consts = frame->func->code->consts.data();
   ModuleObj* module = frame->func->module;
+  const uint32_t* code_start = frame->func->code->code.data();
   uint32_t w = 0;
 
 #define A (w >> 8)
 #define SA (int32_t(w) >> 8)
 #define NEXT() goto* kDispatch[(w = *ip++) & 0xFF]
-#define SYNC() (sp_ = sp, frame->ip = ip)
+#define SYNC() (sp_ = sp, frame->ip = ip, top_ = frame)
 #define RELOAD()                                  \
   do {                                            \
-    frame = &frames_[nframes_ - 1];               \
+    frame = top_;                                 \
     ip = frame->ip;                               \
     base = frame->base;                           \
     sp = sp_;                                     \
     consts = frame->func->code->consts.data();    \
     module = frame->func->module;                 \
+    code_start = frame->func->code->code.data();  \
   } while (0)
   // Replaces the top two values by r (a new reference).
 #define BINARY_RESULT(r)        \
@@ -687,7 +707,7 @@ Value StackVM::execute() {
   }
 
   op_JUMP:
-    ip = frame->func->code->code.data() + A;
+    ip = code_start + A;
     NEXT();
   op_JUMP_IF_FALSE: {
     Value v = *--sp;
@@ -698,7 +718,7 @@ Value StackVM::execute() {
       t = truthy(v);
       decref(v);
     }
-    if (!t) ip = frame->func->code->code.data() + A;
+    if (!t) ip = code_start + A;
     NEXT();
   }
   op_JUMP_IF_TRUE: {
@@ -710,7 +730,7 @@ Value StackVM::execute() {
       t = truthy(v);
       decref(v);
     }
-    if (t) ip = frame->func->code->code.data() + A;
+    if (t) ip = code_start + A;
     NEXT();
   }
 
@@ -731,7 +751,7 @@ Value StackVM::execute() {
       decref(b);                                                                         \
     }                                                                                    \
     sp -= 2;                                                                             \
-    if (!t) ip = frame->func->code->code.data() + A;                                     \
+    if (!t) ip = code_start + A;                                     \
     NEXT();                                                                              \
   }
   COMPARE_JUMP(LT, <, Lt)
@@ -741,6 +761,34 @@ Value StackVM::execute() {
   COMPARE_JUMP(EQ, ==, Eq)
   COMPARE_JUMP(NE, !=, Ne)
 #undef COMPARE_JUMP
+
+#define COMPARE_JUMP_K(NAME, OP, CMP)                                                      \
+  op_JUMP_IF_NOT_##NAME##_K: {                                                           \
+    Value a = sp[-1];                                                                    \
+    int32_t k = int32_t(*ip++);                                                          \
+    bool t;                                                                              \
+    if (a.is_small_int()) {                                                              \
+      t = a.as_small_int() OP k;                                                         \
+    } else if (a.is_double()) {                                                          \
+      t = a.as_double() OP double(k);                                                    \
+    } else {                                                                             \
+      SYNC();                                                                            \
+      Value r = compare(CompareOp::CMP, a, Value::small_int(k));                         \
+      t = truthy(r);                                                                     \
+      decref(r);                                                                         \
+      decref(a);                                                                         \
+    }                                                                                    \
+    --sp;                                                                                \
+    if (!t) ip = code_start + A;                                                         \
+    NEXT();                                                                              \
+  }
+  COMPARE_JUMP_K(LT, <, Lt)
+  COMPARE_JUMP_K(LE, <=, Le)
+  COMPARE_JUMP_K(GT, >, Gt)
+  COMPARE_JUMP_K(GE, >=, Ge)
+  COMPARE_JUMP_K(EQ, ==, Eq)
+  COMPARE_JUMP_K(NE, !=, Ne)
+#undef COMPARE_JUMP_K
 
   op_GET_ITER: {
     SYNC();
@@ -772,7 +820,7 @@ Value StackVM::execute() {
       }
     }
     decref(*--sp);
-    ip = frame->func->code->code.data() + A;
+    ip = code_start + A;
     NEXT();
   }
 
@@ -914,8 +962,7 @@ Value StackVM::execute() {
         }
         frame->ip = ip;
         ++frame;
-        ++nframes_;
-        frame->ip = ip = c->code.data();
+        frame->ip = ip = code_start = c->code.data();
         frame->base = base = args;
         frame->func = fn;
         frame->native_entry = false;
@@ -1002,9 +1049,8 @@ Value StackVM::execute() {
     for (Value* p = base; p < sp; ++p) decref(*p);
     decref(base[-1]);
     sp = base - 1;
-    bool leave = frame->native_entry;
-    --nframes_;
-    if (leave) {
+    if (frame->native_entry) {
+      top_ = frame - 1;
       sp_ = sp;
       return r;
     }
@@ -1013,6 +1059,7 @@ Value StackVM::execute() {
     base = frame->base;
     consts = frame->func->code->consts.data();
     module = frame->func->module;
+    code_start = frame->func->code->code.data();
     *sp++ = r;
     NEXT();
   }
@@ -1095,7 +1142,7 @@ Value StackVM::execute() {
     try {
       check_args(*frame);
     } catch (RuntimeError&) {
-      frame = &frames_[nframes_ - 1];  // the caller's
+      frame = top_;  // the caller's
       ip = frame->ip;
       throw;
     }
@@ -1104,10 +1151,11 @@ Value StackVM::execute() {
     SYNC();
     check_return(*frame, sp[-1]);
     NEXT();
-  } catch (RuntimeError& e) {
+  } catch (...) {
     frame->ip = ip;
+    top_ = frame;
     sp_ = sp;
-    fail(e.what(), e.exit_code());
+    fail_with_current_exception();
   }
 #undef A
 #undef SA

@@ -61,13 +61,16 @@ class StackVM final : public VM {
   void check_return(const Frame& f, Value result);
   Value import(const std::string& name);
   [[noreturn]] void fail(const std::string& message, int exit_code);
+  [[noreturn]] void fail_with_current_exception();
 
   Value* stack_;
   Value* stack_limit_;
   Value* sp_;
   Frame* frames_;
   Frame* frames_end_;  // frames_ + kMaxFrames
-  int nframes_ = 0;
+  // The innermost frame (frames_ - 1 when none). execute() keeps it in a register and
+  // writes it back before anything that may look at the frames.
+  Frame* top_;
   int native_depth_ = 0;
 };
 
