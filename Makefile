@@ -20,15 +20,19 @@ FLEX     ?= flex
 
 VERSION  := 0.1.0
 
-CXXFLAGS ?= -O2 -g
-CXXFLAGS += -std=c++20 -Wall -Wextra -Wno-unused-parameter -fno-plt \
+# OPT and CXXFLAGS/LDFLAGS are the user's to set; the project's own flags live apart so that
+# `make CXXFLAGS=...` adds to them instead of replacing them.
+OPT      ?= -O2 -g
+TVM_CXXFLAGS := -std=c++20 -Wall -Wextra -Wno-unused-parameter -fno-plt \
             -DTVM_VERSION='"$(VERSION)"' -Icompiler -Ivm -I$(BUILD)/gen -MMD -MP
-LDFLAGS  ?=
-LDLIBS   += -lm
+TVM_LDFLAGS  :=
 ifeq ($(SAN),1)
-  CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-  LDFLAGS  += -fsanitize=address,undefined
+  TVM_CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  TVM_LDFLAGS  += -fsanitize=address,undefined
 endif
+ALL_CXXFLAGS = $(OPT) $(TVM_CXXFLAGS) $(CXXFLAGS)
+ALL_LDFLAGS  = $(TVM_LDFLAGS) $(LDFLAGS)
+LDLIBS   += -lm
 
 GEN      := $(BUILD)/gen
 OBJ      := $(BUILD)/obj
@@ -56,7 +60,7 @@ MANPAGES    := $(wildcard man/*.[1-9])
 
 all: $(BIN)/tvm-run $(STDLIB_OUT)
 
-$(GEN)/parser.cpp $(GEN)/parser.hpp: compiler/parser.y | $(GEN)
+$(GEN)/parser.cpp $(GEN)/parser.hpp &: compiler/parser.y | $(GEN)
 	$(BISON) -Wall -Werror -o $(GEN)/parser.cpp --header=$(GEN)/parser.hpp $<
 $(GEN)/lexer.cpp: compiler/lexer.l $(GEN)/parser.hpp | $(GEN)
 	$(FLEX) -o $@ $<
@@ -66,10 +70,10 @@ $(FRONT_SRCS:%.cpp=$(OBJ)/%.o) $(OBJ)/gen/lexer.o: $(GEN)/parser.hpp
 
 $(OBJ)/%.o: %.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) -c -o $@ $<
+	$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
 $(OBJ)/gen/%.o: $(GEN)/%.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) -Wno-sign-compare -Wno-unused-function -c -o $@ $<
+	$(CXX) $(ALL_CXXFLAGS) -Wno-sign-compare -Wno-unused-function -c -o $@ $<
 
 $(LIB)/libtvmrt.a: $(RT_OBJS)
 	@mkdir -p $(@D)
@@ -80,11 +84,11 @@ $(LIB)/libtvmfront.a: $(FRONT_OBJS)
 
 $(BIN)/tvm-run: $(MAIN_OBJ) $(LIB)/libtvmfront.a $(LIB)/libtvmrt.a
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/unit-tests: $(UNIT_OBJS) $(LIB)/libtvmfront.a $(LIB)/libtvmrt.a
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ -lboost_unit_test_framework $(LDLIBS)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $^ -lboost_unit_test_framework $(LDLIBS)
 
 $(BUILD)/share/tvm/stdlib/%.tl: stdlib/%.tl
 	@mkdir -p $(@D)
@@ -115,7 +119,7 @@ lint:
 # ASan+UBSan build in its own directory; reference cycles (closures, modules) are freed at
 # exit by the VM, so leak checking stays on.
 test-asan:
-	$(MAKE) BUILD=build-asan SAN=1 CXXFLAGS="-O1 -g" unit programs
+	$(MAKE) BUILD=build-asan SAN=1 OPT="-O1 -g" unit programs
 
 # ---------------------------------------------------------------- demo, bench, install
 

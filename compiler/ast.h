@@ -307,6 +307,13 @@ struct Module {
   ScopeInfo scope;  // unused slots; module-level names are globals
 };
 
+// A compact S-expression of a tree, for tests and debugging: `(= x (+ 1 (* 2 y)))`,
+// `(if c (pass) else (return))`, `(def f (x (y = 1) *args) -> int (return x))`. A Module is
+// its top-level statements, one per line.
+std::string dump(const Expr& e);
+std::string dump(const Stmt& s);
+std::string dump(const Module& m);
+
 template <typename T, typename B>
 T& as(B& node) { return static_cast<T&>(node); }
 template <typename T, typename B>
