@@ -59,11 +59,8 @@ int64_t float_to_int(double d);
 // in `items`, in some order.
 void sort_values(VM& vm, std::vector<Value>& items, Value key, bool reverse);
 
-// Strings (vm/methods.cpp). TL strings are UTF-8 and indexed by code point.
-// The code point at byte i of s and its length in bytes (a stray byte stands for itself).
-uint32_t utf8_decode(std::string_view s, size_t i, size_t* len);
 // Python's str.isspace() for one code point (Unicode whitespace included).
-bool is_space(uint32_t c);
+bool is_space(char32_t c);
 // s without leading and trailing whitespace, as Python's str.strip().
 std::string_view strip_whitespace(std::string_view s);
 

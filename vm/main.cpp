@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "../compiler/loader.h"
@@ -63,9 +64,7 @@ int main(int argc, char** argv) {
   static char outbuf[1 << 16];
   if (!isatty(STDOUT_FILENO)) std::setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 
-  // The VM lives until exit: module globals and functions reference each other, and the
-  // process ending frees them all at once.
-  auto* vm = new StackVM();
+  auto vm = std::make_unique<StackVM>();
   vm->argv = args.operands();
   vm->argv[0] = filename;
   LoaderOptions options;
@@ -85,5 +84,6 @@ int main(int argc, char** argv) {
     rc = kExitProgramFailed;
   }
   std::fflush(stdout);
+  vm.reset();  // frees every object the program left, cycles included
   return rc;
 }

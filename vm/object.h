@@ -20,7 +20,6 @@ namespace tvm {
 enum class ObjType : uint8_t {
   Str, BigInt, List, Tuple, Dict, Range, Slice, Iter,
   Function, Builtin, BoundMethod, Cell, Code, Module,
-  Tensor,  // the float32 tensor (vm/tensor.h, next issue)
 };
 
 struct Obj {
@@ -72,6 +71,24 @@ inline bool is_type(Value v, ObjType t) { return v.is_obj() && v.as_obj()->type 
 template <typename T>
 T* as_obj(Value v) { return static_cast<T*>(v.as_obj()); }
 
+// Objects that can hold references to other objects, and so take part in a reference cycle
+// (a closure's cell holding the closure, a list containing itself, a module's functions and
+// the module), are linked into one list that the cycle collector walks (vm/gc.cpp).
+struct GcObj : Obj {
+  GcObj* gc_prev;
+  GcObj* gc_next;
+  int64_t gc_refs = 0;  // scratch space for a collection
+  explicit GcObj(ObjType t);
+  ~GcObj();
+};
+bool is_gc_type(ObjType t);
+
+// Frees every tracked object that only other garbage refers to. Returns how many it freed.
+size_t collect_cycles();
+// Collects once enough tracked objects were made since the last collection (amortised O(1)).
+// Call only where every live reference is counted (not from a constructor).
+void maybe_collect_cycles();
+
 // ---------------------------------------------------------------- scalars and containers
 
 struct BigIntObj : Obj {  // an int outside Value's inline range
@@ -106,19 +123,19 @@ inline std::string_view str_view(Value v) { return as_obj<StrObj>(v)->data; }
 // UTF-8 sequence is one code point of the byte's value, so every byte string has a length.
 char32_t utf8_decode(std::string_view s, size_t& pos);
 
-struct ListObj : Obj {
+struct ListObj : GcObj {
   std::vector<Value> items;  // owned references
-  ListObj() : Obj(ObjType::List) {}
+  ListObj() : GcObj(ObjType::List) {}
 };
-struct TupleObj : Obj {
+struct TupleObj : GcObj {
   std::vector<Value> items;  // owned references
-  TupleObj() : Obj(ObjType::Tuple) {}
+  TupleObj() : GcObj(ObjType::Tuple) {}
 };
 Value make_list(std::vector<Value> items);   // adopts the references in items
 Value make_tuple(std::vector<Value> items);  // adopts the references in items
 
 // Insertion-ordered hash map (TL has no key deletion, so entries only grow).
-struct DictObj : Obj {
+struct DictObj : GcObj {
   struct Entry {
     uint64_t hash;
     Value key;
@@ -126,7 +143,7 @@ struct DictObj : Obj {
   };
   std::vector<Entry> entries;   // insertion order; owned references
   std::vector<int32_t> index;   // open addressing into entries, -1 empty; size is a power of 2
-  DictObj() : Obj(ObjType::Dict) {}
+  DictObj() : GcObj(ObjType::Dict) {}
   // Borrowed result, or Undefined when absent. Throws for unhashable keys.
   Value get(Value key) const;
   // Stores key -> value (both borrowed; the dict takes its own references).
@@ -149,11 +166,11 @@ struct SliceObj : Obj {
 // The iterator a `for` loop walks. One type with a kind, so FOR_ITER can inline the
 // common cases (range and list) without a virtual call.
 struct IterObj : Obj {
-  enum Kind : uint8_t { RangeIt, ListIt, TupleIt, StrIt, DictIt, TensorIt };
+  enum Kind : uint8_t { RangeIt, ListIt, TupleIt, StrIt, DictIt };
   Kind kind;
   Value seq;          // owned (None for RangeIt)
   int64_t pos = 0;    // RangeIt: the next value; others: the next index (StrIt: byte offset)
-  int64_t stop = 0;   // RangeIt: stop; TensorIt: length
+  int64_t stop = 0;   // RangeIt: stop
   int64_t step = 1;   // RangeIt only
   IterObj(Kind k, Value s) : Obj(ObjType::Iter), kind(k), seq(s) {}
 };
@@ -168,17 +185,17 @@ struct CodeObj;
 struct ModuleObj;
 class VM;
 
-struct CellObj : Obj {
+struct CellObj : GcObj {
   Value value = Value::undefined();  // owned
-  CellObj() : Obj(ObjType::Cell) {}
+  CellObj() : GcObj(ObjType::Cell) {}
 };
 
-struct FunctionObj : Obj {
+struct FunctionObj : GcObj {
   CodeObj* code;               // owned reference
   ModuleObj* module;           // owned reference: the function's globals
   std::vector<Value> defaults; // for the last params; owned
   std::vector<CellObj*> cells; // free variables; owned
-  FunctionObj(CodeObj* c, ModuleObj* m) : Obj(ObjType::Function), code(c), module(m) {}
+  FunctionObj(CodeObj* c, ModuleObj* m) : GcObj(ObjType::Function), code(c), module(m) {}
 };
 
 // Arguments of a call into native code: positionals, then keyword values whose names
@@ -210,15 +227,15 @@ struct BuiltinObj : Obj {
 };
 
 // `obj.method` taken as a value: the receiver and the method's row.
-struct BoundMethodObj : Obj {
+struct BoundMethodObj : GcObj {
   Value self;  // owned
   const BuiltinDef* def;
-  BoundMethodObj(Value s, const BuiltinDef* d) : Obj(ObjType::BoundMethod), self(s), def(d) {}
+  BoundMethodObj(Value s, const BuiltinDef* d) : GcObj(ObjType::BoundMethod), self(s), def(d) {}
 };
 
 // A module: its globals live in numbered slots, so compiled code reads them by index;
 // `names` maps a name to its slot for attribute access, import and exec.
-struct ModuleObj : Obj {
+struct ModuleObj : GcObj {
   StrObj* name;                       // owned
   std::string path;                   // the file it came from ("" for builtin modules)
   std::vector<Value> slots;           // owned; Undefined = not assigned yet

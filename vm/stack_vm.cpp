@@ -47,6 +47,8 @@ StackVM::StackVM() {
 StackVM::~StackVM() {
   while (sp_ > stack_) decref(*--sp_);
   for (auto& [name, m] : modules) decref(m);
+  modules.clear();
+  collect_cycles();  // modules and their functions refer to each other
   std::free(stack_);
   std::free(frames_ - 1);
 }
@@ -206,6 +208,7 @@ bool StackVM::call_value(uint32_t npos, uint32_t nkw, StrObj* const* kwnames, bo
       a.kwnames = kwnames;
       a.nkw = nkw;
       check_native_call(*def, a, method);
+      maybe_collect_cycles();  // natives make containers too (list(), split(), ...)
       Value r = def->fn(*this, a);
       for (Value* p = args; p < args + n; ++p) decref(*p);
       decref(args[-1]);
@@ -273,7 +276,7 @@ bool matches(const Annotation& a, Value v) {
     case Annotation::Tuple: return is_type(v, ObjType::Tuple);
     case Annotation::Dict: return is_type(v, ObjType::Dict);
     case Annotation::NoneType: return v.is_none();
-    case Annotation::Tensor: return is_type(v, ObjType::Tensor);
+    case Annotation::Tensor: return false;  // no value is a tensor until tensors exist
   }
   return false;
 }
@@ -303,6 +306,85 @@ void StackVM::check_return(const Frame& f, Value result) {
   const CodeObj* c = f.func->code;
   if (!matches(c->return_annotation, result))
     throw RuntimeError(c->name + ": return value: expected " + c->return_annotation.text + ", got " + type_name(result));
+}
+
+// ---------------------------------------------------------------- out-of-line parts of instructions
+//
+// The dispatch loop leaves each instruction with a computed goto, which skips the destructors
+// of the instruction's locals: anything that owns memory (a vector, a string) lives here.
+
+namespace {
+
+void list_extend(Value list, Value seq) {
+  std::vector<Value> items = collect(seq);
+  auto& dst = as_obj<ListObj>(list)->items;
+  dst.insert(dst.end(), items.begin(), items.end());
+}
+
+// A list or tuple adopting the n references at items.
+Value take_sequence(const Value* items, uint32_t n, bool list) {
+  std::vector<Value> v(items, items + n);
+  return list ? make_list(std::move(v)) : make_tuple(std::move(v));
+}
+
+Value concat_strings(const Value* parts, uint32_t n) {
+  std::string s;
+  for (uint32_t i = 0; i < n; ++i) s += str_view(parts[i]);
+  return make_str(s);
+}
+
+// `a, b = s`: the items go to out in reverse, so the first target's value is on top.
+void unpack_reversed(Value s, uint32_t n, Value* out) {
+  std::vector<Value> items(n);
+  unpack(s, n, items.data());
+  for (uint32_t i = 0; i < n; ++i) out[i] = items[n - 1 - i];
+}
+
+// An f-string field: conversion 0 none, 1 !s, 2 !r; spec Undefined when absent.
+Value format_field(Value v, Value spec, uint32_t conversion) {
+  if (conversion == 0) return make_str(spec.is_undefined() ? to_str(v) : format_value(v, str_view(spec)));
+  std::string text = conversion == 2 ? repr(v) : to_str(v);
+  if (spec.is_undefined()) return make_str(text);
+  Ref converted = Ref::steal(make_str(text));
+  return make_str(format_value(converted.get(), str_view(spec)));
+}
+
+}  // namespace
+
+bool StackVM::call_keywords(uint32_t n, const TupleObj* names) {
+  uint32_t nkw = uint32_t(names->items.size());
+  std::vector<StrObj*> kwnames(nkw);
+  for (uint32_t i = 0; i < nkw; ++i) kwnames[i] = as_obj<StrObj>(names->items[i]);
+  return call_value(n - nkw, nkw, kwnames.data(), false);
+}
+
+// f(*args) / f(*args, **kw): the callee, a list of positionals and optionally a dict of
+// keywords are on the stack; they are spread out and called like any other call.
+bool StackVM::call_spread(bool has_kw) {
+  Value* at = sp_ - (has_kw ? 2 : 1);
+  Value argl = at[0];
+  Value kwd = has_kw ? at[1] : Value::none();
+  std::vector<Value> pos = std::move(as_obj<ListObj>(argl)->items);
+  as_obj<ListObj>(argl)->items.clear();
+  std::vector<StrObj*> names;
+  std::vector<Value> kwvals;
+  if (has_kw)
+    for (auto& e : as_obj<DictObj>(kwd)->entries) {
+      names.push_back(intern(str_view(e.key)));
+      incref(e.value);
+      kwvals.push_back(e.value);
+    }
+  decref(argl);
+  decref(kwd);
+  sp_ = at;
+  if (sp_ + pos.size() + kwvals.size() + 1 > stack_limit_) {
+    for (Value v : pos) decref(v);
+    for (Value v : kwvals) decref(v);
+    throw RuntimeError("maximum recursion depth exceeded");
+  }
+  for (Value v : pos) *sp_++ = v;
+  for (Value v : kwvals) *sp_++ = v;
+  return call_value(uint32_t(pos.size()), uint32_t(kwvals.size()), names.data(), false);
 }
 
 // ---------------------------------------------------------------- the loop
@@ -515,9 +597,7 @@ Value StackVM::execute() {
     if (is_type(sp[-2], ObjType::List)) {
       // Python's list += extends the list itself: every alias sees the change.
       SYNC();
-      std::vector<Value> items = collect(sp[-1]);
-      auto& dst = as_obj<ListObj>(sp[-2])->items;
-      dst.insert(dst.end(), items.begin(), items.end());
+      list_extend(sp[-2], sp[-1]);
       decref(*--sp);
       NEXT();
     }
@@ -826,11 +906,11 @@ Value StackVM::execute() {
 
   op_BUILD_LIST:
   op_BUILD_TUPLE: {
+    maybe_collect_cycles();  // a safe point: every live value sits in a counted slot
     uint32_t n = A;
-    std::vector<Value> items(sp - n, sp);
     sp -= n;
-    SYNC();
-    *sp++ = decode_op(w) == Op::BUILD_LIST ? make_list(std::move(items)) : make_tuple(std::move(items));
+    *sp = take_sequence(sp, n, decode_op(w) == Op::BUILD_LIST);
+    ++sp;
     NEXT();
   }
   op_BUILD_DICT: {
@@ -861,11 +941,10 @@ Value StackVM::execute() {
   }
   op_BUILD_STRING: {
     uint32_t n = A;
-    std::string s;
-    for (Value* p = sp - n; p < sp; ++p) s += str_view(*p);
+    Value r = concat_strings(sp - n, n);
     for (Value* p = sp - n; p < sp; ++p) decref(*p);
     sp -= n;
-    *sp++ = make_str(s);
+    *sp++ = r;
     NEXT();
   }
   op_LIST_APPEND: {
@@ -875,9 +954,7 @@ Value StackVM::execute() {
   }
   op_LIST_EXTEND: {
     SYNC();
-    std::vector<Value> items = collect(sp[-1]);
-    auto& dst = as_obj<ListObj>(sp[-2])->items;
-    dst.insert(dst.end(), items.begin(), items.end());
+    list_extend(sp[-2], sp[-1]);
     decref(*--sp);
     NEXT();
   }
@@ -981,11 +1058,8 @@ Value StackVM::execute() {
   op_CALL_KW: {
     uint32_t n = A;
     auto* names = as_obj<TupleObj>(consts[*ip++]);
-    uint32_t nkw = uint32_t(names->items.size());
-    std::vector<StrObj*> kwnames(nkw);
-    for (uint32_t i = 0; i < nkw; ++i) kwnames[i] = as_obj<StrObj>(names->items[i]);
     SYNC();
-    if (call_value(n - nkw, nkw, kwnames.data(), false)) RELOAD();
+    if (call_keywords(n, names)) RELOAD();
     else sp = sp_;
     NEXT();
   }
@@ -1013,37 +1087,11 @@ Value StackVM::execute() {
     else sp = sp_;
     NEXT();
   }
-  op_CALL_EX: {
-    bool has_kw = A != 0;
-    Value* at = sp - (has_kw ? 2 : 1);
-    Value argl = at[0];
-    Value kwd = has_kw ? at[1] : Value::none();
-    std::vector<Value> pos = std::move(as_obj<ListObj>(argl)->items);
-    as_obj<ListObj>(argl)->items.clear();
-    std::vector<StrObj*> names;
-    std::vector<Value> kwvals;
-    if (has_kw)
-      for (auto& e : as_obj<DictObj>(kwd)->entries) {
-        names.push_back(intern(str_view(e.key)));
-        incref(e.value);
-        kwvals.push_back(e.value);
-      }
-    decref(argl);
-    decref(kwd);
-    sp = at;
-    if (sp + pos.size() + kwvals.size() + 1 > stack_limit_) {
-      for (Value v : pos) decref(v);
-      for (Value v : kwvals) decref(v);
-      SYNC();
-      throw RuntimeError("maximum recursion depth exceeded");
-    }
-    for (Value v : pos) *sp++ = v;
-    for (Value v : kwvals) *sp++ = v;
+  op_CALL_EX:
     SYNC();
-    if (call_value(uint32_t(pos.size()), uint32_t(kwvals.size()), names.data(), false)) RELOAD();
+    if (call_spread(A != 0)) RELOAD();
     else sp = sp_;
     NEXT();
-  }
   op_RETURN: {
     Value r = *--sp;
     for (Value* p = base; p < sp; ++p) decref(*p);
@@ -1064,6 +1112,7 @@ Value StackVM::execute() {
     NEXT();
   }
   op_MAKE_FUNCTION: {
+    maybe_collect_cycles();
     Value defaults = sp[-2], cells = sp[-1];
     auto* code = as_obj<CodeObj>(consts[A]);
     incref(code);
@@ -1105,11 +1154,9 @@ Value StackVM::execute() {
     uint32_t n = A;
     Value s = sp[-1];
     SYNC();
-    std::vector<Value> items(n);
-    unpack(s, n, items.data());
+    unpack_reversed(s, n, sp - 1);
     decref(s);
-    --sp;
-    for (uint32_t i = n; i-- > 0;) *sp++ = items[i];
+    sp += n - 1;
     NEXT();
   }
   op_FORMAT: {
@@ -1117,19 +1164,10 @@ Value StackVM::execute() {
     bool has_spec = flags & 4;
     Value v = sp[has_spec ? -2 : -1];
     SYNC();
-    std::string text;
-    if ((flags & 3) == 2) {
-      std::string r = repr(v);
-      text = has_spec ? format_value(Ref::steal(make_str(r)).get(), str_view(sp[-1])) : r;
-    } else if (has_spec) {
-      text = (flags & 3) == 1 ? format_value(Ref::steal(make_str(to_str(v))).get(), str_view(sp[-1]))
-                              : format_value(v, str_view(sp[-1]));
-    } else {
-      text = to_str(v);
-    }
+    Value r = format_field(v, has_spec ? sp[-1] : Value::undefined(), flags & 3);
     if (has_spec) decref(*--sp);
     decref(v);
-    sp[-1] = make_str(text);
+    sp[-1] = r;
     NEXT();
   }
   op_ASSERT_FAIL: {

@@ -38,6 +38,7 @@ class StackVM final : public VM {
   // Runs a module's top-level code. Throws ProgramError on a runtime error.
   void run_module(ModuleObj* module, CodeObj* code);
 
+  using VM::call;
   Value call(Value callee, const CallArgs& args) override;
 
   // Loaded modules by name (owned references).
@@ -56,6 +57,8 @@ class StackVM final : public VM {
   // returns true; for native code, leaves the result in the callee's place and returns false.
   bool call_value(uint32_t npos, uint32_t nkw, StrObj* const* kwnames, bool native_entry);
   void push_frame(FunctionObj* fn, Value* base, bool native_entry);
+  bool call_keywords(uint32_t n, const TupleObj* names);
+  bool call_spread(bool has_kw);
   void bind_args(FunctionObj* fn, Value* args, uint32_t npos, uint32_t nkw, StrObj* const* kwnames);
   void check_args(const Frame& f);
   void check_return(const Frame& f, Value result);

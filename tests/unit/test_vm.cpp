@@ -144,10 +144,44 @@ BOOST_AUTO_TEST_CASE(disassembly_names_operands) {
   std::string text = disassemble(code, &file, m);
   BOOST_TEST(text.find("STORE_GLOBAL") != std::string::npos);
   BOOST_TEST(text.find("(f)") != std::string::npos);
-  BOOST_TEST(text.find("ADD_INT          1") != std::string::npos);
+  BOOST_TEST(text.find("ADD_INT         1\n") != std::string::npos);
   BOOST_TEST(text.find("2:     return a + 1") != std::string::npos);
   decref(code);
   decref(m);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(gc)
+
+BOOST_AUTO_TEST_CASE(self_referencing_list_is_collected) {
+  collect_cycles();
+  Value l = make_list({});
+  incref(l);
+  as_obj<ListObj>(l)->items.push_back(l);  // l contains itself
+  decref(l);                               // unreachable now, but its count is 1
+  BOOST_TEST(collect_cycles() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(reachable_cycles_survive) {
+  collect_cycles();
+  Value l = make_list({});
+  incref(l);
+  as_obj<ListObj>(l)->items.push_back(l);
+  BOOST_TEST(collect_cycles() == 0u);  // still held from here
+  BOOST_TEST(as_obj<ListObj>(l)->items.size() == 1u);
+  decref(l);
+  BOOST_TEST(collect_cycles() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(recursive_closures_made_in_a_loop_are_freed) {
+  // Each call leaves a cell <-> closure cycle behind; the periodic collector must free them
+  // while the loop runs (the ASan build's leak check confirms nothing is left at the end).
+  auto r = run(
+      "def make():\n    def rec(n):\n        return rec if n == 0 else rec(n - 1)\n    return rec(3)\n"
+      "for i in range(30000):\n    make()\nprint('ok')\n");
+  BOOST_TEST(r.out == "ok\n");
+  BOOST_TEST(collect_cycles() == 0u);  // nothing left over once the VM is gone
 }
 
 BOOST_AUTO_TEST_SUITE_END()
