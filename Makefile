@@ -109,6 +109,7 @@ unit: $(BIN)/unit-tests
 
 programs: all
 	tests/run_programs.sh $(BIN)/tvm-run
+	tests/cli.sh $(BIN)
 
 lint:
 	@for m in $(MANPAGES); do \
@@ -123,11 +124,14 @@ test-asan:
 
 # ---------------------------------------------------------------- demo, bench, install
 
-demo: all
+# Both set up a fresh machine first, as `make test` does.
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@echo '$$ tvm-run examples/fancy_func.tl'
 	@$(BIN)/tvm-run examples/fancy_func.tl
 
-bench: all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	bench/run.sh $(BIN)
 
 install: all
