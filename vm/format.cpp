@@ -320,22 +320,8 @@ std::string format_int(int64_t value, const Spec& s, const char* type_name) {
     if (s.alt) spec_error("Alternate form (#) not allowed with integer format specifier 'c'");
     if (negative || mag > 0x10FFFF) spec_error("%c arg not in range(0x110000)");
     char32_t c = char32_t(mag);
-    std::string ch;  // UTF-8 encoding of c
-    if (c < 0x80) {
-      ch += char(c);
-    } else if (c < 0x800) {
-      ch += char(0xC0 | (c >> 6));
-      ch += char(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-      ch += char(0xE0 | (c >> 12));
-      ch += char(0x80 | ((c >> 6) & 0x3F));
-      ch += char(0x80 | (c & 0x3F));
-    } else {
-      ch += char(0xF0 | (c >> 18));
-      ch += char(0x80 | ((c >> 12) & 0x3F));
-      ch += char(0x80 | ((c >> 6) & 0x3F));
-      ch += char(0x80 | (c & 0x3F));
-    }
+    std::string ch;
+    append_utf8(ch, c);
     return pad(s, ch, 1, '>', 0);
   }
   int base = 10;

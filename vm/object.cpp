@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "builtins.h"
+#include "code.h"
 #include "error.h"
 #include "ops.h"
 
@@ -18,10 +19,6 @@ Value Value::boxed_int(int64_t i) { return Value::object(new BigIntObj(i)); }
 // ---------------------------------------------------------------- destruction
 
 namespace {
-
-// CodeObj is only declared here; it derives from Obj as every object does, so the header is
-// at offset 0.
-Obj* code_header(CodeObj* c) { return reinterpret_cast<Obj*>(c); }
 
 void release_all(const std::vector<Value>& values) {
   for (Value v : values) decref(v);
@@ -71,7 +68,7 @@ void free_one(Obj* o) {
     }
     case ObjType::Function: {
       auto* f = static_cast<FunctionObj*>(o);
-      if (f->code) decref(code_header(f->code));
+      if (f->code) decref(f->code);
       if (f->module) decref(f->module);
       release_all(f->defaults);
       for (CellObj* c : f->cells) decref(c);
@@ -169,9 +166,7 @@ void make_immortal(Value root) {
       case ObjType::Iter: push(static_cast<IterObj*>(o)->seq); break;
       case ObjType::Function: {
         auto* f = static_cast<FunctionObj*>(o);
-        // The code object's own contents (its constants) are the code module's business;
-        // its header is marked here.
-        if (f->code) code_header(f->code)->refcount = Obj::kImmortal;
+        if (f->code) push(Value::object(f->code));
         if (f->module) push(Value::object(f->module));
         for (Value d : f->defaults) push(d);
         for (CellObj* c : f->cells) push(Value::object(c));
@@ -186,16 +181,36 @@ void make_immortal(Value root) {
         push(Value::object(m->names));
         break;
       }
+      case ObjType::Code:
+        for (Value c : static_cast<CodeObj*>(o)->consts) push(c);  // nested code, strings, ...
+        break;
       case ObjType::BigInt:
       case ObjType::Range:
       case ObjType::Builtin:
-      case ObjType::Code:
         break;
     }
   }
 }
 
 // ---------------------------------------------------------------- strings
+
+void append_utf8(std::string& out, char32_t c) {
+  if (c < 0x80) {
+    out += char(c);
+  } else if (c < 0x800) {
+    out += char(0xC0 | (c >> 6));
+    out += char(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += char(0xE0 | (c >> 12));
+    out += char(0x80 | ((c >> 6) & 0x3F));
+    out += char(0x80 | (c & 0x3F));
+  } else {
+    out += char(0xF0 | (c >> 18));
+    out += char(0x80 | ((c >> 12) & 0x3F));
+    out += char(0x80 | ((c >> 6) & 0x3F));
+    out += char(0x80 | (c & 0x3F));
+  }
+}
 
 char32_t utf8_decode(std::string_view s, size_t& pos) {
   auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };

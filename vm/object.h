@@ -122,6 +122,8 @@ inline std::string_view str_view(Value v) { return as_obj<StrObj>(v)->data; }
 // The code point at s[pos] (pos < s.size()); advances pos past it. A byte that starts no valid
 // UTF-8 sequence is one code point of the byte's value, so every byte string has a length.
 char32_t utf8_decode(std::string_view s, size_t& pos);
+// Appends code point c to out as UTF-8.
+void append_utf8(std::string& out, char32_t c);
 
 struct ListObj : GcObj {
   std::vector<Value> items;  // owned references

@@ -202,7 +202,12 @@ double float_pow(double x, double y) {
   }
   bool negate = false;
   if (x < 0.0) {
-    if (y != std::floor(y)) throw_error("negative number cannot be raised to a fractional power");
+    if (y != std::floor(y)) {
+      // A complex result in Python, which TL does not have; an overflowing one is Python's
+      // OverflowError.
+      if (std::isinf(std::pow(-x, y))) throw_error("numeric result out of range");
+      throw_error("negative number cannot be raised to a fractional power");
+    }
     x = -x;
     negate = is_odd_integer(y);
   }

@@ -90,9 +90,9 @@ class PyLiteral {
         case 'n': out += '\n'; break;
         case 't': out += '\t'; break;
         case 'r': out += '\r'; break;
-        case 'x': append_utf8(out, hex(2)); break;
-        case 'u': append_utf8(out, hex(4)); break;
-        case 'U': append_utf8(out, hex(8)); break;
+        case 'x': tvm::append_utf8(out, hex(2)); break;
+        case 'u': tvm::append_utf8(out, hex(4)); break;
+        case 'U': tvm::append_utf8(out, hex(8)); break;
         default: out += e; break;  // \\ \' \"
       }
     }
@@ -108,23 +108,6 @@ class PyLiteral {
     return char32_t(v);
   }
 
-  static void append_utf8(std::string& out, char32_t c) {
-    if (c < 0x80) {
-      out += char(c);
-    } else if (c < 0x800) {
-      out += char(0xC0 | (c >> 6));
-      out += char(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-      out += char(0xE0 | (c >> 12));
-      out += char(0x80 | ((c >> 6) & 0x3F));
-      out += char(0x80 | (c & 0x3F));
-    } else {
-      out += char(0xF0 | (c >> 18));
-      out += char(0x80 | ((c >> 12) & 0x3F));
-      out += char(0x80 | ((c >> 6) & 0x3F));
-      out += char(0x80 | (c & 0x3F));
-    }
-  }
 
   tvm::Ref number() {
     size_t start = pos_;

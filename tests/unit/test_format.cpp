@@ -83,6 +83,9 @@ BOOST_AUTO_TEST_CASE(other_values) {
   BOOST_TEST(formatted(Value::none(), "s") == "!unsupported format string passed to NoneType.__format__");
   BOOST_TEST(formatted(I(INT64_MIN).get(), "_x") == "-8000_0000_0000_0000");
   BOOST_TEST(formatted(B(true).get(), "") == "True");
+  BOOST_TEST(formatted(I(0).get(), "c") == std::string(1, '\0'));
+  BOOST_TEST(formatted(I(0x10FFFF).get(), "c") == "\xf4\x8f\xbf\xbf");
+  BOOST_TEST(formatted(I(0x110000).get(), "c") == "!%c arg not in range(0x110000)");
   BOOST_TEST(formatted(S("x").get(), "\xe2\x82\xac^5") == "\xe2\x82\xac\xe2\x82\xacx\xe2\x82\xac\xe2\x82\xac");
   BOOST_TEST(formatted(F(0x3ff8000000000000ull).get(), ".100f").size() == 102u);
   BOOST_TEST(formatted(I(1).get(), "99999999999999999999") == "!Too many decimal digits in format string");
