@@ -94,6 +94,16 @@ class Emitter {
       max_depth_ = std::max(max_depth_, depth_);
       return;
     }
+    // LOAD_LOCAL x; ADD_INT k -> LOAD_LOCAL_ADD_INT x k: `n - 1`, `i + 1`.
+    if ((op == Op::ADD_INT || op == Op::SUB_INT) && last_op_ == Op::LOAD_LOCAL && label_at_ != here()) {
+      int32_t k = op == Op::ADD_INT ? a : -a;
+      uint32_t slot = decode_a(code_->code.back());
+      if (slot < 4096 && k >= -2048 && k < 2048) {
+        code_->code.back() = encode(Op::LOAD_LOCAL_ADD_INT, int32_t(slot << 12) | (k & 0xFFF));
+        last_op_ = Op::LOAD_LOCAL_ADD_INT;
+        return;  // the stack depth is what LOAD_LOCAL left
+      }
+    }
     last_op_ = op;
     code_->code.push_back(encode(op, a));
     code_->locs.push_back({cur_.line, cur_.col});
@@ -975,6 +985,11 @@ std::string operand_text(const CodeObj* code, Op op, uint32_t w, const ModuleObj
       auto name = [&](uint32_t i) { return i < code->slot_names.size() ? code->slot_names[i]->data : "?"; };
       return std::to_string(a >> 12) + " " + std::to_string(a & 0xFFF) + " (" + name(a >> 12) + ", " + name(a & 0xFFF) + ")";
     }
+    case OperandKind::LocalInt: {
+      int32_t k = int32_t(a << 20) >> 20;
+      return std::to_string(a >> 12) + " " + std::to_string(k) + " (" +
+             (size_t(a >> 12) < code->slot_names.size() ? code->slot_names[a >> 12]->data : "?") + ")";
+    }
     case OperandKind::Free: return std::to_string(a);
     case OperandKind::Global:
       return std::to_string(a) + (module && size_t(a) < module->slot_names.size() ? " (" + module->slot_names[a]->data + ")" : "");
@@ -1005,7 +1020,7 @@ void disassemble_into(std::string& out, const CodeObj* code, const SourceFile* s
     }
     const OpInfo& info = kOpInfo[int(op)];
     char head[64];
-    std::snprintf(head, sizeof head, "    %5zu  %-16s", i, info.name);
+    std::snprintf(head, sizeof head, "    %5zu  %-20s", i, info.name);
     std::string text = head + operand_text(code, op, w, module);
     if (info.extra_word && info.operand == OperandKind::Jump && i + 1 < code->code.size()) {
       text += " " + std::to_string(int32_t(code->code[++i]));

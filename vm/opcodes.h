@@ -21,6 +21,7 @@ enum class OperandKind : uint8_t {
   Name,    // A indexes K, which holds an interned str
   Local,   // A indexes L
   Local2,  // A holds two slot indices of 12 bits each: A>>12 and A&0xFFF
+  LocalInt,  // A holds a slot index (A>>12) and a signed 12-bit int (the low 12 bits)
   Free,    // A indexes C
   Global,  // A indexes G
   Jump,    // A is an absolute word offset
@@ -67,6 +68,7 @@ enum class OperandKind : uint8_t {
   X(BITXOR,        None,   -1,       0, "a b -- a^b")                                           \
   X(ADD_INT,       Int,    0,        0, "a -- a+A")                                             \
   X(SUB_INT,       Int,    0,        0, "a -- a-A")                                             \
+  X(LOAD_LOCAL_ADD_INT, LocalInt, 1, 0, "push L[A>>12] + k, k the signed low 12 bits of A")  \
   X(INPLACE_ADD,   None,   -1,       0, "a b -- a+=b (a list is extended in place)")            \
   X(NEG,           None,   0,        0, "a -- -a")                                              \
   X(POS,           None,   0,        0, "a -- +a")                                              \

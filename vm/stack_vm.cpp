@@ -592,6 +592,25 @@ Value StackVM::execute() {
     SLOW_BINARY(Add);
     NEXT();
   }
+  op_LOAD_LOCAL_ADD_INT: {
+    Value v = base[A >> 12];
+    int32_t k = int32_t(w << 12) >> 20;  // the low 12 bits of A, sign-extended
+    if (v.is_small_int()) {
+      int64_t r = v.as_small_int() + k;
+      if (Value::fits_small(r)) [[likely]] {
+        *sp++ = Value::small_int(r);
+        NEXT();
+      }
+    }
+    if (v.is_undefined()) {
+      SYNC();
+      throw RuntimeError("local variable '" + frame->func->code->slot_names[A >> 12]->data + "' referenced before assignment");
+    }
+    SYNC();
+    // Keeps the operator the source wrote, for the error message of e.g. `s - 1` on a str.
+    *sp++ = k < 0 ? binary_op(BinaryOp::Sub, v, Value::small_int(-int64_t(k))) : binary_op(BinaryOp::Add, v, Value::small_int(k));
+    NEXT();
+  }
   op_INPLACE_ADD:
     if (sp[-2].is_small_int()) goto op_ADD;
     if (is_type(sp[-2], ObjType::List)) {

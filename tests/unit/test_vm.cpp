@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(disassembly_names_operands) {
   std::string text = disassemble(code, &file, m);
   BOOST_TEST(text.find("STORE_GLOBAL") != std::string::npos);
   BOOST_TEST(text.find("(f)") != std::string::npos);
-  BOOST_TEST(text.find("ADD_INT         1\n") != std::string::npos);
+  BOOST_TEST(text.find("LOAD_LOCAL_ADD_INT  0 1 (a)\n") != std::string::npos);
   BOOST_TEST(text.find("2:     return a + 1") != std::string::npos);
   decref(code);
   decref(m);
