@@ -30,7 +30,6 @@ class Emitter {
 
   CodeObj* emit_module_body(Module& m) {
     code_->name = "<module>";
-    code_->first_line = 1;
     emit_block(m.body);
     emit(Op::LOAD_NONE);
     emit(Op::RETURN);
@@ -39,7 +38,6 @@ class Emitter {
 
   CodeObj* emit_function_body(FunctionDef& f) {
     code_->name = f.name;
-    code_->first_line = f.loc.line;
     cur_ = f.loc;
     setup_frame(f);
     emit_block(f.body);
@@ -52,7 +50,6 @@ class Emitter {
   CodeObj* emit_comprehension_body(CompExpr& c) {
     FunctionDef& f = *c.scope;
     code_->name = f.name;
-    code_->first_line = c.loc.line;
     cur_ = c.loc;
     setup_frame(f);
     code_->nparams = 1;
@@ -267,13 +264,13 @@ class Emitter {
       case StmtKind::AugAssign: emit_augassign(as<AugAssignStmt>(s)); break;
       case StmtKind::If: {
         auto& i = as<IfStmt>(s);
-        int to_else = emit_condition_jump(*i.cond, false);
+        Jumps to_else = emit_condition_jump(*i.cond, false);
         emit_block(i.body);
         if (i.orelse.empty()) {
-          patch_here(to_else);
+          patch_all_here(to_else);
         } else {
           int to_end = emit_jump(Op::JUMP);
-          patch_here(to_else);
+          patch_all_here(to_else);
           emit_block(i.orelse);
           patch_here(to_end);
         }
@@ -282,12 +279,12 @@ class Emitter {
       case StmtKind::While: {
         auto& w = as<WhileStmt>(s);
         int top = label();
-        int to_else = emit_condition_jump(*w.cond, false);
+        Jumps to_else = emit_condition_jump(*w.cond, false);
         loops_.push_back({{}, top, false});
         emit_block(w.body);
         cur_ = w.loc;
         emit(Op::JUMP, top);
-        patch_here(to_else);
+        patch_all_here(to_else);
         Loop loop = std::move(loops_.back());
         loops_.pop_back();
         emit_block(w.orelse);
@@ -360,11 +357,11 @@ class Emitter {
       }
       case StmtKind::Assert: {
         auto& a = as<AssertStmt>(s);
-        int ok = emit_condition_jump(*a.test, true);
+        Jumps ok = emit_condition_jump(*a.test, true);
         if (a.msg) emit_expr(*a.msg);
         cur_ = s.loc;
         emit(Op::ASSERT_FAIL, a.msg ? 1 : 0);
-        patch_here(ok);
+        patch_all_here(ok);
         break;
       }
     }
@@ -473,17 +470,18 @@ class Emitter {
     }
   }
 
-  // Evaluates e as a condition and emits a jump taken when its truth equals `jump_if`.
-  // Returns the jump to patch (chained through `extra` for and/or).
-  int emit_condition_jump(Expr& e, bool jump_if) {
-    std::vector<int> jumps;
+  // Evaluates e as a condition and emits the jumps taken when its truth equals `jump_if`
+  // (several for `and`/`or`, which short-circuit); they all go to one target.
+  using Jumps = std::vector<int>;
+  Jumps emit_condition_jump(Expr& e, bool jump_if) {
+    Jumps jumps;
     emit_condition(e, jump_if, jumps);
-    // Link all jumps: patch every one but the last to the same target later.
-    if (jumps.size() == 1) return jumps[0];
-    int last = jumps.back();
-    pending_links_[last] = std::vector<int>(jumps.begin(), jumps.end() - 1);
-    return last;
+    return jumps;
   }
+  void patch_all(const Jumps& jumps, int target) {
+    for (int j : jumps) patch(j, target);
+  }
+  void patch_all_here(const Jumps& jumps) { patch_all(jumps, label()); }
 
   void emit_condition(Expr& e, bool jump_if, std::vector<int>& jumps) {
     Loc saved = cur_;
@@ -689,11 +687,11 @@ class Emitter {
       case ExprKind::Compare: emit_compare(as<CompareExpr>(e)); break;
       case ExprKind::IfExp: {
         auto& i = as<IfExpExpr>(e);
-        int to_else = emit_condition_jump(*i.cond, false);
+        Jumps to_else = emit_condition_jump(*i.cond, false);
         emit_expr(*i.then);
         int to_end = emit_jump(Op::JUMP);
         depth_ -= 1;
-        patch_here(to_else);
+        patch_all_here(to_else);
         emit_expr(*i.orelse);
         patch_here(to_end);
         break;
@@ -887,9 +885,7 @@ class Emitter {
     int to_end = emit_jump(Op::FOR_ITER);
     emit_store(*g.target);
     for (auto& cond : g.ifs) {
-      int skip = emit_condition_jump(*cond, false);
-      patch(skip, top);
-      link_pending(skip, top);
+      patch_all(emit_condition_jump(*cond, false), top);
     }
     if (i + 1 < c.generators.size()) {
       emit_expr(*c.generators[i + 1].iter);
@@ -913,18 +909,7 @@ class Emitter {
     patch_here(to_end);
   }
 
-  // Condition jumps made of several jumps (and/or) are patched together.
-  void link_pending(int last, int target) {
-    auto it = pending_links_.find(last);
-    if (it == pending_links_.end()) return;
-    for (int j : it->second) patch(j, target);
-    pending_links_.erase(it);
-  }
-  void patch_here(int at) {
-    int target = label();
-    patch(at, target);
-    link_pending(at, target);
-  }
+  void patch_here(int at) { patch(at, label()); }
 
   ModuleObj* module_;
   Diagnostics& diag_;
@@ -937,7 +922,6 @@ class Emitter {
   int label_at_ = -1;
   Op last_op_ = Op::NOP;
   std::unordered_map<std::string, int> str_consts_;
-  std::unordered_map<int, std::vector<int>> pending_links_;
 };
 
 }  // namespace

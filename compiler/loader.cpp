@@ -86,7 +86,6 @@ void install_importer(StackVM& vm, const LoaderOptions& options) {
       CodeObj* code = compile_or_throw(src, m);
       Ref hold = Ref::steal(Value::object(code));
       vm.run_module(m, code);
-      m->state = ModuleObj::Loaded;
       incref(m);
       return m;
     }
@@ -112,7 +111,6 @@ int run_main(StackVM& vm, const std::string& filename, std::string source, const
     return kExitOk;
   }
   vm.run_module(m, code);
-  m->state = ModuleObj::Loaded;
   return kExitOk;
 }
 

@@ -43,7 +43,6 @@ struct CodeObj : Obj {
   std::vector<Annotation> param_annotations;  // nparams (+1 with varargs) entries when annotated
   Annotation return_annotation;
   bool annotated = false;
-  int first_line = 0;
   CodeObj() : Obj(ObjType::Code) {}
 };
 

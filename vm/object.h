@@ -244,7 +244,6 @@ struct ModuleObj : GcObj {
   std::vector<StrObj*> slot_names;    // interned
   std::vector<int16_t> slot_builtin;  // builtin index to fall back to when the slot is Undefined, or -1
   DictObj* names;                     // name -> int slot index
-  enum State : uint8_t { Loading, Loaded } state = Loading;
   explicit ModuleObj(StrObj* n);
   int slot(std::string_view name);    // the slot for name, created on first use
   Value get(std::string_view name);   // borrowed, Undefined when absent
