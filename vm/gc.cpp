@@ -26,41 +26,12 @@ GcList gc_list;
 
 constexpr int64_t kReachable = INT64_MIN;
 
+// Calls visit(child) for each tracked object o references.
 template <typename F>
-void for_each_ref(GcObj* o, F&& visit) {
-  auto v = [&](Value x) {
-    if (x.is_obj()) visit(x.as_obj());
-  };
-  switch (o->type) {
-    case ObjType::List:
-      for (Value x : static_cast<ListObj*>(o)->items) v(x);
-      break;
-    case ObjType::Tuple:
-      for (Value x : static_cast<TupleObj*>(o)->items) v(x);
-      break;
-    case ObjType::Dict:
-      for (auto& e : static_cast<DictObj*>(o)->entries) {
-        v(e.key);
-        v(e.value);
-      }
-      break;
-    case ObjType::Function: {
-      auto* f = static_cast<FunctionObj*>(o);
-      if (f->module) visit(f->module);
-      for (Value x : f->defaults) v(x);
-      for (CellObj* c : f->cells) visit(c);
-      break;
-    }
-    case ObjType::Cell: v(static_cast<CellObj*>(o)->value); break;
-    case ObjType::BoundMethod: v(static_cast<BoundMethodObj*>(o)->self); break;
-    case ObjType::Module: {
-      auto* m = static_cast<ModuleObj*>(o);
-      for (Value x : m->slots) v(x);
-      if (m->names) visit(m->names);
-      break;
-    }
-    default: break;
-  }
+void for_each_tracked_ref(GcObj* o, F&& visit) {
+  for_each_ref(o, [&visit](Value child) {
+    if (child.is_obj() && is_gc_type(child.as_obj()->type)) visit(static_cast<GcObj*>(child.as_obj()));
+  });
 }
 
 // Drops every reference o holds (o itself stays allocated until its count reaches zero).
@@ -140,9 +111,7 @@ size_t collect_cycles() {
   // 1-2. What is left of each count after subtracting references from tracked objects.
   for (GcObj* o : all) o->gc_refs = o->refcount >= Obj::kImmortal ? INT64_MAX / 2 : int64_t(o->refcount);
   for (GcObj* o : all)
-    for_each_ref(o, [](Obj* c) {
-      if (is_gc_type(c->type)) --static_cast<GcObj*>(c)->gc_refs;
-    });
+    for_each_tracked_ref(o, [](GcObj* c) { --c->gc_refs; });
   // 3. Everything reachable from an object held from outside is alive.
   std::vector<GcObj*> work;
   for (GcObj* o : all)
@@ -153,12 +122,10 @@ size_t collect_cycles() {
   while (!work.empty()) {
     GcObj* o = work.back();
     work.pop_back();
-    for_each_ref(o, [&work](Obj* c) {
-      if (!is_gc_type(c->type)) return;
-      auto* g = static_cast<GcObj*>(c);
-      if (g->gc_refs != kReachable) {
-        g->gc_refs = kReachable;
-        work.push_back(g);
+    for_each_tracked_ref(o, [&work](GcObj* c) {
+      if (c->gc_refs != kReachable) {
+        c->gc_refs = kReachable;
+        work.push_back(c);
       }
     });
   }

@@ -11,92 +11,86 @@
 
 namespace tvm {
 
-// Defined with its type (vm/stack_vm.cpp): frees the code and releases its constants.
-void destroy_code(Obj* o);
 
 Value Value::boxed_int(int64_t i) { return Value::object(new BigIntObj(i)); }
 
 // ---------------------------------------------------------------- destruction
 
-namespace {
-
-void release_all(const std::vector<Value>& values) {
-  for (Value v : values) decref(v);
+void for_each_ref(Obj* o, void (*visit)(Value child, void* ctx), void* ctx) {
+  auto v = [&](Value x) { visit(x, ctx); };
+  auto obj = [&](const Obj* x) {
+    if (x) v(Value::object(x));
+  };
+  switch (o->type) {
+    case ObjType::List:
+      for (Value x : static_cast<ListObj*>(o)->items) v(x);
+      break;
+    case ObjType::Tuple:
+      for (Value x : static_cast<TupleObj*>(o)->items) v(x);
+      break;
+    case ObjType::Dict:
+      for (const DictObj::Entry& e : static_cast<DictObj*>(o)->entries) {
+        v(e.key);
+        v(e.value);
+      }
+      break;
+    case ObjType::Slice: {
+      auto* s = static_cast<SliceObj*>(o);
+      v(s->lower);
+      v(s->upper);
+      v(s->step);
+      break;
+    }
+    case ObjType::Iter: v(static_cast<IterObj*>(o)->seq); break;
+    case ObjType::Function: {
+      auto* f = static_cast<FunctionObj*>(o);
+      obj(f->code);
+      obj(f->module);
+      for (Value d : f->defaults) v(d);
+      for (CellObj* c : f->cells) obj(c);
+      break;
+    }
+    case ObjType::BoundMethod: v(static_cast<BoundMethodObj*>(o)->self); break;
+    case ObjType::Cell: v(static_cast<CellObj*>(o)->value); break;
+    case ObjType::Module: {
+      auto* m = static_cast<ModuleObj*>(o);
+      obj(m->name);
+      for (Value x : m->slots) v(x);
+      obj(m->names);  // slot_names are interned, hence immortal: not owned
+      break;
+    }
+    case ObjType::Code:
+      for (Value c : static_cast<CodeObj*>(o)->consts) v(c);  // nested code, strings, ...
+      break;
+    case ObjType::Str:
+    case ObjType::BigInt:
+    case ObjType::Range:
+    case ObjType::Builtin:
+      break;
+  }
 }
+
+namespace {
 
 // Frees one object. References it holds are released with decref, which (inside
 // destroy_object's loop) only queues objects that die, so this never recurses.
 void free_one(Obj* o) {
+  for_each_ref(o, [](Value child) { decref(child); });
   switch (o->type) {
     case ObjType::Str: delete static_cast<StrObj*>(o); return;
     case ObjType::BigInt: delete static_cast<BigIntObj*>(o); return;
-    case ObjType::List: {
-      auto* l = static_cast<ListObj*>(o);
-      release_all(l->items);
-      delete l;
-      return;
-    }
-    case ObjType::Tuple: {
-      auto* t = static_cast<TupleObj*>(o);
-      release_all(t->items);
-      delete t;
-      return;
-    }
-    case ObjType::Dict: {
-      auto* d = static_cast<DictObj*>(o);
-      for (const DictObj::Entry& e : d->entries) {
-        decref(e.key);
-        decref(e.value);
-      }
-      delete d;
-      return;
-    }
+    case ObjType::List: delete static_cast<ListObj*>(o); return;
+    case ObjType::Tuple: delete static_cast<TupleObj*>(o); return;
+    case ObjType::Dict: delete static_cast<DictObj*>(o); return;
     case ObjType::Range: delete static_cast<RangeObj*>(o); return;
-    case ObjType::Slice: {
-      auto* s = static_cast<SliceObj*>(o);
-      decref(s->lower);
-      decref(s->upper);
-      decref(s->step);
-      delete s;
-      return;
-    }
-    case ObjType::Iter: {
-      auto* it = static_cast<IterObj*>(o);
-      decref(it->seq);
-      delete it;
-      return;
-    }
-    case ObjType::Function: {
-      auto* f = static_cast<FunctionObj*>(o);
-      if (f->code) decref(f->code);
-      if (f->module) decref(f->module);
-      release_all(f->defaults);
-      for (CellObj* c : f->cells) decref(c);
-      delete f;
-      return;
-    }
+    case ObjType::Slice: delete static_cast<SliceObj*>(o); return;
+    case ObjType::Iter: delete static_cast<IterObj*>(o); return;
+    case ObjType::Function: delete static_cast<FunctionObj*>(o); return;
     case ObjType::Builtin: delete static_cast<BuiltinObj*>(o); return;
-    case ObjType::BoundMethod: {
-      auto* m = static_cast<BoundMethodObj*>(o);
-      decref(m->self);
-      delete m;
-      return;
-    }
-    case ObjType::Cell: {
-      auto* c = static_cast<CellObj*>(o);
-      decref(c->value);
-      delete c;
-      return;
-    }
-    case ObjType::Code: destroy_code(o); return;
-    case ObjType::Module: {
-      auto* m = static_cast<ModuleObj*>(o);
-      if (m->name) decref(m->name);
-      release_all(m->slots);
-      decref(m->names);  // slot_names are interned, hence immortal: not owned
-      delete m;
-      return;
-    }
+    case ObjType::BoundMethod: delete static_cast<BoundMethodObj*>(o); return;
+    case ObjType::Cell: delete static_cast<CellObj*>(o); return;
+    case ObjType::Code: delete static_cast<CodeObj*>(o); return;
+    case ObjType::Module: delete static_cast<ModuleObj*>(o); return;
   }
 }
 
@@ -136,59 +130,12 @@ void make_immortal(Value root) {
     Obj* o = v.as_obj();
     if (o->refcount >= Obj::kImmortal) continue;
     o->refcount = Obj::kImmortal;
-    switch (o->type) {
-      case ObjType::Str: {
-        // Computed now: shared objects are never written again, not even their caches.
-        auto* s = static_cast<StrObj*>(o);
-        s->len();
-        hash_value(v);
-        break;
-      }
-      case ObjType::List:
-        for (Value x : static_cast<ListObj*>(o)->items) push(x);
-        break;
-      case ObjType::Tuple:
-        for (Value x : static_cast<TupleObj*>(o)->items) push(x);
-        break;
-      case ObjType::Dict:
-        for (const DictObj::Entry& e : static_cast<DictObj*>(o)->entries) {
-          push(e.key);
-          push(e.value);
-        }
-        break;
-      case ObjType::Slice: {
-        auto* s = static_cast<SliceObj*>(o);
-        push(s->lower);
-        push(s->upper);
-        push(s->step);
-        break;
-      }
-      case ObjType::Iter: push(static_cast<IterObj*>(o)->seq); break;
-      case ObjType::Function: {
-        auto* f = static_cast<FunctionObj*>(o);
-        if (f->code) push(Value::object(f->code));
-        if (f->module) push(Value::object(f->module));
-        for (Value d : f->defaults) push(d);
-        for (CellObj* c : f->cells) push(Value::object(c));
-        break;
-      }
-      case ObjType::BoundMethod: push(static_cast<BoundMethodObj*>(o)->self); break;
-      case ObjType::Cell: push(static_cast<CellObj*>(o)->value); break;
-      case ObjType::Module: {
-        auto* m = static_cast<ModuleObj*>(o);
-        if (m->name) push(Value::object(m->name));
-        for (Value s : m->slots) push(s);
-        push(Value::object(m->names));
-        break;
-      }
-      case ObjType::Code:
-        for (Value c : static_cast<CodeObj*>(o)->consts) push(c);  // nested code, strings, ...
-        break;
-      case ObjType::BigInt:
-      case ObjType::Range:
-      case ObjType::Builtin:
-        break;
+    if (o->type == ObjType::Str) {
+      // Computed now: shared objects are never written again, not even their caches.
+      static_cast<StrObj*>(o)->len();
+      hash_value(v);
     }
+    for_each_ref(o, push);
   }
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -32,6 +33,15 @@ struct Obj {
 };
 
 void destroy_object(Obj* o);  // frees o and releases what it references
+
+// Calls visit for every reference o holds: what its count keeps alive. Freeing, making
+// immortal and the cycle collector all walk objects through this one function.
+void for_each_ref(Obj* o, void (*visit)(Value child, void* ctx), void* ctx);
+template <typename F>
+void for_each_ref(Obj* o, F&& visit) {
+  using Fn = std::remove_reference_t<F>;
+  for_each_ref(o, [](Value child, void* ctx) { (*static_cast<Fn*>(ctx))(child); }, &visit);
+}
 
 inline void incref(Obj* o) {
   if (o->refcount < Obj::kImmortal) ++o->refcount;

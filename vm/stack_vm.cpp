@@ -25,12 +25,6 @@ constexpr int kMaxNativeDepth = 1000;             // native -> TL re-entries (C 
 
 const char* function_name(const FunctionObj* f) { return f->code->name.c_str(); }
 
-void destroy_code(Obj* o) {
-  auto* c = static_cast<CodeObj*>(o);
-  for (Value v : c->consts) decref(v);
-  delete c;
-}
-
 StackVM::StackVM() {
   // calloc: the pages are zeroed lazily, so a short script never touches most of the stack.
   stack_ = static_cast<Value*>(std::calloc(kStackValues, sizeof(Value)));
