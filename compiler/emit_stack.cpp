@@ -157,6 +157,7 @@ class Emitter {
     code_->nslots = sc.nslots;
     code_->nfree = int(sc.freevars.size());
     for (auto& n : sc.slot_names) code_->slot_names.push_back(intern(n));
+    for (auto& fv : sc.freevars) code_->free_names.push_back(intern(fv.name));
     bool annotated = f.returns != nullptr || f.vararg_annotation != nullptr;
     for (auto& p : f.params) annotated |= p.annotation != nullptr;
     if (annotated && !f.is_lambda) {

@@ -40,6 +40,7 @@ struct CodeObj : Obj {
   int frame_size = 0;                // nslots + max_stack + 1: what a call needs above its base
   int nfree = 0;                     // closure cells it expects
   std::vector<StrObj*> slot_names;   // interned; for keyword binding and messages
+  std::vector<StrObj*> free_names;   // interned; the closure cells' variables, for messages
   std::vector<Annotation> param_annotations;  // nparams (+1 with varargs) entries when annotated
   Annotation return_annotation;
   bool annotated = false;

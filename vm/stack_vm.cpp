@@ -86,6 +86,15 @@ StackVM::~StackVM() {
   // Anything else (a ProgramError from a nested run) is already complete.
 }
 
+namespace {
+
+// Reading a variable that has no value yet: "local variable 'x' referenced before assignment".
+[[noreturn]] void unassigned(const char* kind, const StrObj* name) {
+  throw RuntimeError(std::string(kind) + " variable '" + name->data + "' referenced before assignment");
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------- calls
 
 void StackVM::push_frame(FunctionObj* fn, Value* base, bool native_entry) {
@@ -452,7 +461,7 @@ Value StackVM::execute() {
     Value v = base[A];
     if (v.is_undefined()) [[unlikely]] {
       SYNC();
-      throw RuntimeError("local variable '" + frame->func->code->slot_names[A]->data + "' referenced before assignment");
+      unassigned("local", frame->func->code->slot_names[A]);
     }
     incref(*sp++ = v);
     NEXT();
@@ -462,7 +471,7 @@ Value StackVM::execute() {
     if (x.is_undefined() || y.is_undefined()) [[unlikely]] {
       SYNC();
       int slot = x.is_undefined() ? int(A >> 12) : int(A & 0xFFF);
-      throw RuntimeError("local variable '" + frame->func->code->slot_names[slot]->data + "' referenced before assignment");
+      unassigned("local", frame->func->code->slot_names[slot]);
     }
     incref(sp[0] = x);
     incref(sp[1] = y);
@@ -479,7 +488,7 @@ Value StackVM::execute() {
     Value v = as_obj<CellObj>(base[A])->value;
     if (v.is_undefined()) {
       SYNC();
-      throw RuntimeError("local variable '" + frame->func->code->slot_names[A]->data + "' referenced before assignment");
+      unassigned("local", frame->func->code->slot_names[A]);
     }
     incref(*sp++ = v);
     NEXT();
@@ -504,7 +513,7 @@ Value StackVM::execute() {
     CellObj* cell = frame->func->cells[A];
     if (cell->value.is_undefined()) {
       SYNC();
-      throw RuntimeError("free variable referenced before assignment in enclosing scope");
+      unassigned("free", frame->func->code->free_names[A]);
     }
     incref(*sp++ = cell->value);
     NEXT();
@@ -598,7 +607,7 @@ Value StackVM::execute() {
     }
     if (v.is_undefined()) {
       SYNC();
-      throw RuntimeError("local variable '" + frame->func->code->slot_names[A >> 12]->data + "' referenced before assignment");
+      unassigned("local", frame->func->code->slot_names[A >> 12]);
     }
     SYNC();
     // Keeps the operator the source wrote, for the error message of e.g. `s - 1` on a str.
