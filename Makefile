@@ -32,7 +32,11 @@ ifeq ($(SAN),1)
 endif
 ALL_CXXFLAGS = $(OPT) $(TVM_CXXFLAGS) $(CXXFLAGS)
 ALL_LDFLAGS  = $(TVM_LDFLAGS) $(LDFLAGS)
-LDLIBS   += -lm
+# OpenBLAS's own CBLAS header (the cblas.h alternative may point at the reference BLAS).
+MULTIARCH   := $(shell $(CXX) -print-multiarch 2>/dev/null)
+OPENBLAS_INC ?= /usr/include/$(MULTIARCH)/openblas-pthread
+TVM_CXXFLAGS += -I$(OPENBLAS_INC)
+LDLIBS   += -lopenblas -lm
 
 GEN      := $(BUILD)/gen
 OBJ      := $(BUILD)/obj
@@ -129,6 +133,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@echo '$$ tvm-run examples/fancy_func.tl'
 	@$(BIN)/tvm-run examples/fancy_func.tl
+	@echo '$$ tvm-run examples/mlp.tl'
+	@$(BIN)/tvm-run examples/mlp.tl
+	@echo '$$ cd examples/pytorch_weights && tvm-run mlp_weights.tl    # PyTorch printed:' \
+	  "$$(cat examples/pytorch_weights/expected.txt)"
+	@cd examples/pytorch_weights && $(abspath $(BIN))/tvm-run mlp_weights.tl
 
 bench: deps
 	@$(MAKE) --no-print-directory all

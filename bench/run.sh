@@ -7,6 +7,7 @@
 # LuaJIT with its JIT off, NAME.py for CPython); every peer must print the same answer. Each
 # figure is the median wall time of RUNS runs after one warm-up run, and each ratio is that
 # peer's time over Lua 5.4's. The last line is tvm-run's start-up time on an empty script.
+# Then bench/mlp.sh times the seed's MLP against PyTorch and a hand-written C++ forward.
 set -u
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -120,4 +121,7 @@ if [[ -x $TVM_RUN ]]; then
 else
     echo "tvm-run start-up: not measured ($TVM_RUN not found)"
 fi
+echo
+
+"$BENCH_DIR/mlp.sh" "$BIN_DIR" || status=1
 exit $status

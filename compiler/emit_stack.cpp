@@ -168,6 +168,10 @@ class Emitter {
       bool any_param = std::any_of(code_->param_annotations.begin(), code_->param_annotations.end(),
                                    [](const Annotation& a) { return a.kind != Annotation::Any; });
       if (any_param) emit(Op::CHECK_ARGS);
+      const auto& ret = code_->return_annotation.dims;
+      code_->keep_dim_bindings = any_param && std::any_of(ret.begin(), ret.end(), [](const Annotation::Dim& d) {
+        return d.size < 0;
+      });
     }
     for (int slot : sc.cell_slots) emit(Op::MAKE_CELL, slot);
   }
@@ -212,6 +216,10 @@ class Emitter {
             a.text += std::to_string(dim.size);
           } else if (d->kind == ExprKind::Name) {
             dim.name = as<NameExpr>(*d).id;
+            auto& names = code_->dim_names;
+            auto it = std::find(names.begin(), names.end(), dim.name);
+            dim.index = int(it - names.begin());
+            if (it == names.end()) names.push_back(dim.name);
             a.text += dim.name;
           } else {
             error(d->loc, "a Tensor dimension must be an integer or a name");

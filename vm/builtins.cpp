@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "ops.h"
+#include "tensor_ops.h"
 #include "vm.h"
 
 namespace tvm {
@@ -203,6 +204,7 @@ Value bi_int(VM&, const CallArgs& a) {
   if (x.is_bool()) return Value::small_int(x.as_bool());
   if (x.is_double()) return Value::integer(float_to_int(x.as_double()));
   if (is_str(x)) return parse_int(x, 10);
+  if (is_tensor(x)) return Value::integer(float_to_int(tensor_item(as_tensor(x), "int")));
   throw_error(std::string("int() argument must be a string, a bytes-like object or a real number, not '") +
               type_name(x) + "'");
 }
@@ -269,6 +271,7 @@ Value bi_float(VM&, const CallArgs& a) {
   if (x.is_double()) return x;
   if (x.is_number()) return Value::from_double(x.to_double());
   if (is_str(x)) return parse_float(x);
+  if (is_tensor(x)) return Value::number(tensor_item(as_tensor(x), "float"));
   throw_error(std::string("float() argument must be a string or a real number, not '") + type_name(x) + "'");
 }
 
@@ -303,6 +306,7 @@ Value bi_abs(VM&, const CallArgs& a) {
   if (x.is_int()) return x.as_int() >= 0 ? new_ref(x) : Value::integer(int_sub(0, x.as_int()));
   if (x.is_bool()) return Value::small_int(x.as_bool());
   if (x.is_double()) return Value::from_double(std::fabs(x.as_double()));
+  if (is_tensor(x)) return tensor_unary(UnaryKind::Abs, as_tensor(x));
   throw_error(std::string("bad operand type for abs(): '") + type_name(x) + "'");
 }
 
@@ -338,12 +342,35 @@ Value min_max(VM& vm, const CallArgs& a, CompareOp better, const char* name) {
   return new_ref(best);
 }
 
-Value bi_min(VM& vm, const CallArgs& a) { return min_max(vm, a, CompareOp::Lt, "min"); }
-Value bi_max(VM& vm, const CallArgs& a) { return min_max(vm, a, CompareOp::Gt, "max"); }
+// A tensor first: a reduction (or torch.maximum of two tensors), see tensor_min_max_call.
+bool tensor_first(const CallArgs& a) { return a.npos > 0 && is_tensor(a.pos[0]); }
+// Keywords only a tensor's reduction takes.
+bool reduction_keywords(const CallArgs& a) {
+  for (const char* k : {"axis", "dim", "keepdims", "keepdim"})
+    if (given(a.kw(k))) return true;
+  return false;
+}
+
+Value bi_min(VM& vm, const CallArgs& a) {
+  if (tensor_first(a)) return tensor_min_max_call(a, false);
+  if (reduction_keywords(a)) throw_error("min() of a non-tensor takes no axis or keepdims");
+  return min_max(vm, a, CompareOp::Lt, "min");
+}
+Value bi_max(VM& vm, const CallArgs& a) {
+  if (tensor_first(a)) return tensor_min_max_call(a, true);
+  if (reduction_keywords(a)) throw_error("max() of a non-tensor takes no axis or keepdims");
+  return min_max(vm, a, CompareOp::Gt, "max");
+}
 
 // sum() as CPython 3.11: an int running total while the items are ints (overflow is an error
 // in TL), a float one once a float appears, and `+` on values for anything else.
 Value bi_sum(VM&, const CallArgs& a) {
+  if (tensor_first(a)) {
+    if (given(a.kw("start"))) throw_error("sum() of a tensor takes no start");
+    return tensor_reduce_call(ReduceKind::Sum, a, "sum");
+  }
+  if (reduction_keywords(a)) throw_error("sum() of a non-tensor takes no axis or keepdims");
+  if (a.npos > 2) throw_error("sum() takes at most 2 arguments (" + std::to_string(a.npos) + " given)");
   Value start = native_arg(a, 1, "start", "sum");
   if (is_str(start)) throw_error("sum() can't sum strings [use ''.join(seq) instead]");
   Ref iter = Ref::steal(make_iter(a.pos[0]));
@@ -453,6 +480,10 @@ double round_float(double x, int64_t ndigits) {
 Value bi_round(VM&, const CallArgs& a) {
   Value x = a.pos[0];
   Value nd = native_arg(a, 1, "ndigits", "round");
+  if (is_tensor(x)) {
+    if (given(nd)) throw_error("round() of a tensor takes no ndigits");
+    return tensor_unary(UnaryKind::Round, as_tensor(x));
+  }
   if (!x.is_number()) throw_error(std::string("type ") + type_name(x) + " doesn't define __round__ method");
   if (!given(nd)) {
     if (!x.is_double()) return Value::integer(int_arg(x));
@@ -465,11 +496,12 @@ Value bi_round(VM&, const CallArgs& a) {
   return Value::number(round_float(x.as_double(), ndigits));
 }
 
-// Math on a number. (Tensors, elementwise, branch off here.)
+// Math on a number, or elementwise on a tensor.
 // Errors as CPython's math module: a NaN from a non-NaN is a domain error; an infinity from a
 // finite argument is a range error where the function can overflow, else a domain error.
-Value unary_math(const CallArgs& a, double (*f)(double), bool can_overflow) {
+Value unary_math(const CallArgs& a, double (*f)(double), bool can_overflow, UnaryKind elementwise) {
   Value x = a.pos[0];
+  if (is_tensor(x)) return tensor_unary(elementwise, as_tensor(x));
   if (!x.is_number()) throw_error(std::string("must be real number, not ") + type_name(x));
   double d = x.to_double(), r = f(d);
   if (std::isnan(r) && !std::isnan(d)) throw_error("math domain error");
@@ -477,23 +509,24 @@ Value unary_math(const CallArgs& a, double (*f)(double), bool can_overflow) {
   return Value::number(r);
 }
 
-// floor and ceil: an int, as math.floor/math.ceil. (Tensors branch off here.)
-Value int_math(const CallArgs& a, double (*f)(double)) {
+// floor and ceil: an int, as math.floor/math.ceil (a tensor stays a tensor).
+Value int_math(const CallArgs& a, double (*f)(double), UnaryKind elementwise) {
   Value x = a.pos[0];
+  if (is_tensor(x)) return tensor_unary(elementwise, as_tensor(x));
   if (x.is_int()) return new_ref(x);
   if (x.is_bool()) return Value::small_int(x.as_bool());
   if (x.is_double()) return Value::integer(float_to_int(f(x.as_double())));
   throw_error(std::string("must be real number, not ") + type_name(x));
 }
 
-Value bi_sqrt(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::sqrt(x); }, false); }
-Value bi_exp(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::exp(x); }, true); }
-Value bi_log(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::log(x); }, false); }
-Value bi_sin(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::sin(x); }, false); }
-Value bi_cos(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::cos(x); }, false); }
-Value bi_tanh(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::tanh(x); }, false); }
-Value bi_floor(VM&, const CallArgs& a) { return int_math(a, [](double x) { return std::floor(x); }); }
-Value bi_ceil(VM&, const CallArgs& a) { return int_math(a, [](double x) { return std::ceil(x); }); }
+Value bi_sqrt(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::sqrt(x); }, false, UnaryKind::Sqrt); }
+Value bi_exp(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::exp(x); }, true, UnaryKind::Exp); }
+Value bi_log(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::log(x); }, false, UnaryKind::Log); }
+Value bi_sin(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::sin(x); }, false, UnaryKind::Sin); }
+Value bi_cos(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::cos(x); }, false, UnaryKind::Cos); }
+Value bi_tanh(VM&, const CallArgs& a) { return unary_math(a, [](double x) { return std::tanh(x); }, false, UnaryKind::Tanh); }
+Value bi_floor(VM&, const CallArgs& a) { return int_math(a, [](double x) { return std::floor(x); }, UnaryKind::Floor); }
+Value bi_ceil(VM&, const CallArgs& a) { return int_math(a, [](double x) { return std::ceil(x); }, UnaryKind::Ceil); }
 
 // ---------------------------------------------------------------- sequences
 
@@ -606,9 +639,9 @@ constexpr BuiltinDef kBuiltins[] = {
     {"bool",       bi_bool,       0, 1,  ""},
     {"type",       bi_type,       1, 1,  ""},
     {"abs",        bi_abs,        1, 1,  ""},
-    {"min",        bi_min,        1, -1, "key default"},
-    {"max",        bi_max,        1, -1, "key default"},
-    {"sum",        bi_sum,        1, 2,  "start"},
+    {"min",        bi_min,        1, -1, "key default axis keepdims dim keepdim"},
+    {"max",        bi_max,        1, -1, "key default axis keepdims dim keepdim"},
+    {"sum",        bi_sum,        1, 3,  "start axis keepdims dim keepdim"},
     {"round",      bi_round,      1, 2,  "ndigits"},
     {"sorted",     bi_sorted,     1, 1,  "key reverse"},
     {"reversed",   bi_reversed,   1, 1,  ""},
@@ -645,12 +678,21 @@ std::string plural(int64_t n, const char* word) { return std::to_string(n) + " "
 
 }  // namespace
 
-std::span<const BuiltinDef> builtins() { return kBuiltins; }
+// The general rows, then the tensor rows (vm/tensor_ops.cpp): one table, one index space.
+std::span<const BuiltinDef> builtins() {
+  static const std::vector<BuiltinDef> table = [] {
+    std::vector<BuiltinDef> t(std::begin(kBuiltins), std::end(kBuiltins));
+    for (const BuiltinDef& d : tensor_builtin_rows()) t.push_back(d);
+    return t;
+  }();
+  return table;
+}
 
 int builtin_index(std::string_view name) {
   static const std::unordered_map<std::string_view, int> index = [] {
     std::unordered_map<std::string_view, int> m;
-    for (size_t i = 0; i < std::size(kBuiltins); ++i) m.emplace(kBuiltins[i].name, int(i));
+    std::span<const BuiltinDef> table = builtins();
+    for (size_t i = 0; i < table.size(); ++i) m.emplace(table[i].name, int(i));
     return m;
   }();
   auto it = index.find(name);
@@ -661,7 +703,7 @@ Value builtin_value(int index) {
   // Created once and never freed: immortal, shared by every VM and thread.
   static const std::vector<BuiltinObj*>* objects = [] {
     auto* v = new std::vector<BuiltinObj*>;
-    for (const BuiltinDef& def : kBuiltins) {
+    for (const BuiltinDef& def : builtins()) {
       auto* o = new BuiltinObj(&def);
       o->refcount = Obj::kImmortal;
       v->push_back(o);

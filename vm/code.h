@@ -16,6 +16,7 @@ struct Annotation {
   struct Dim {
     int64_t size = -1;  // -1: named
     std::string name;
+    int index = -1;     // named: its slot among the code's dim_names
   };
   bool has_dims = false;
   std::vector<Dim> dims;
@@ -44,6 +45,10 @@ struct CodeObj : Obj {
   std::vector<Annotation> param_annotations;  // nparams (+1 with varargs) entries when annotated
   Annotation return_annotation;
   bool annotated = false;
+  // The dimension names of the annotations (B in Tensor[B, 512]), each bound by its first use
+  // in a call; the return annotation is checked against the bindings the arguments made.
+  std::vector<std::string> dim_names;
+  bool keep_dim_bindings = false;  // CHECK_ARGS leaves its bindings for CHECK_RETURN
   CodeObj() : Obj(ObjType::Code) {}
 };
 

@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "ops.h"
+#include "tensor_ops.h"
 
 namespace tvm {
 
@@ -355,6 +356,7 @@ std::string float_repr(double d) {
 }
 
 std::string format_value(Value v, std::string_view spec) {
+  if (is_tensor(v)) return format_tensor_value(as_tensor(v), spec);
   if (spec.empty()) return to_str(v);
   if (is_type(v, ObjType::Str)) return format_str(str_view(v), parse_spec(spec, 's', "str"));
   if (v.is_int() || v.is_bool()) {

@@ -8,6 +8,7 @@
 #include "builtins.h"
 #include "error.h"
 #include "ops.h"
+#include "tensor_ops.h"
 #include "vm.h"
 
 namespace tvm {
@@ -547,6 +548,7 @@ const BuiltinDef* find_method(Value obj, std::string_view name) {
     case ObjType::Str: return str_methods.find(name);
     case ObjType::List: return list_methods.find(name);
     case ObjType::Dict: return dict_methods.find(name);
+    case ObjType::Tensor: return tensor_method(name);
     default: return nullptr;
   }
 }

@@ -8,6 +8,7 @@
 #include "code.h"
 #include "error.h"
 #include "ops.h"
+#include "tensor_ops.h"
 
 namespace tvm {
 
@@ -66,6 +67,7 @@ void for_each_ref(Obj* o, void (*visit)(Value child, void* ctx), void* ctx) {
     case ObjType::BigInt:
     case ObjType::Range:
     case ObjType::Builtin:
+    case ObjType::Tensor:
       break;
   }
 }
@@ -91,6 +93,7 @@ void free_one(Obj* o) {
     case ObjType::Cell: delete static_cast<CellObj*>(o); return;
     case ObjType::Code: delete static_cast<CodeObj*>(o); return;
     case ObjType::Module: delete static_cast<ModuleObj*>(o); return;
+    case ObjType::Tensor: free_tensor(static_cast<TensorObj*>(o)); return;
   }
 }
 
@@ -102,6 +105,10 @@ thread_local bool freeing = false;
 }  // namespace
 
 void destroy_object(Obj* o) {
+  if (o->type == ObjType::Tensor) {  // holds no references: straight back to the pool
+    free_tensor(static_cast<TensorObj*>(o));
+    return;
+  }
   if (freeing) {
     pending_frees.push_back(o);
     return;
@@ -333,6 +340,10 @@ Value make_iter(Value v) {
       case ObjType::Iter:
         incref(o);
         return v;
+      case ObjType::Tensor:
+        if (static_cast<TensorObj*>(o)->ndim == 0) throw_error("iteration over a 0-d tensor");
+        it = new IterObj(IterObj::TensorIt, v);
+        break;
       default:
         break;
     }
@@ -381,6 +392,11 @@ Value iter_next(IterObj* it) {
       Value k = d->entries[it->pos++].key;
       incref(k);
       return k;
+    }
+    case IterObj::TensorIt: {
+      Value row = tensor_row(as_tensor(it->seq), it->pos);
+      if (!row.is_undefined()) ++it->pos;
+      return row;
     }
   }
   return Value::undefined();

@@ -20,7 +20,7 @@ namespace tvm {
 
 enum class ObjType : uint8_t {
   Str, BigInt, List, Tuple, Dict, Range, Slice, Iter,
-  Function, Builtin, BoundMethod, Cell, Code, Module,
+  Function, Builtin, BoundMethod, Cell, Code, Module, Tensor,
 };
 
 struct Obj {
@@ -178,7 +178,7 @@ struct SliceObj : Obj {
 // The iterator a `for` loop walks. One type with a kind, so FOR_ITER can inline the
 // common cases (range and list) without a virtual call.
 struct IterObj : Obj {
-  enum Kind : uint8_t { RangeIt, ListIt, TupleIt, StrIt, DictIt };
+  enum Kind : uint8_t { RangeIt, ListIt, TupleIt, StrIt, DictIt, TensorIt };
   Kind kind;
   Value seq;          // owned (None for RangeIt)
   int64_t pos = 0;    // RangeIt: the next value; others: the next index (StrIt: byte offset)

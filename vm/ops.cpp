@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "tensor_ops.h"
 
 namespace tvm {
 
@@ -372,6 +373,10 @@ bool ordered(CompareOp op, Value a, Value b) {
     int c = str_view(a).compare(str_view(b));  // UTF-8 byte order is code point order
     return apply_order(op, c);
   }
+  if (is_tensor(a) || is_tensor(b)) {  // sorted() of one-element tensors, as Python with torch
+    Value r = tensor_compare(op, a, b);
+    if (!r.is_undefined()) return truthy_consume(r);
+  }
   bool lists = is_type(a, ObjType::List) && is_type(b, ObjType::List);
   bool tuples = is_type(a, ObjType::Tuple) && is_type(b, ObjType::Tuple);
   if (lists || tuples) {
@@ -648,6 +653,7 @@ const char* type_name(Value v) {
     case ObjType::Cell: return "cell";
     case ObjType::Code: return "code";
     case ObjType::Module: return "module";
+    case ObjType::Tensor: return "tensor";
   }
   return "object";
 }
@@ -668,8 +674,14 @@ bool truthy(Value v) {
       auto* r = static_cast<RangeObj*>(o);
       return r->step > 0 ? r->start < r->stop : r->start > r->stop;
     }
+    case ObjType::Tensor: return tensor_truthy(static_cast<TensorObj*>(o));
     default: return true;
   }
+}
+
+bool truthy_consume(Value v) {
+  Ref r = Ref::steal(v);
+  return truthy(v);
 }
 
 // ---------------------------------------------------------------- arithmetic
@@ -695,6 +707,7 @@ int64_t int_mul(int64_t a, int64_t b) {
 Value binary_op(BinaryOp op, Value a, Value b) {
   if (int_like(a) && int_like(b)) return int_binary(op, a, b);
   if (a.is_number() && b.is_number()) return float_binary(op, a, b);
+  if (is_tensor(a) || is_tensor(b)) return tensor_binary(op, a, b);
   if (op == BinaryOp::Add && is_sequence(a) && b.is_obj() && a.as_obj()->type == b.as_obj()->type) return concat(a, b);
   if (op == BinaryOp::Mul) {
     if (is_sequence(a) && int_like(b)) return repeat(a, int_of(b));
@@ -706,12 +719,13 @@ Value binary_op(BinaryOp op, Value a, Value b) {
 Value unary_neg(Value v) {
   if (int_like(v)) return Value::integer(int_sub(0, int_of(v)));
   if (v.is_double()) return Value::from_double(-v.as_double());
+  if (is_tensor(v)) return tensor_unary(UnaryKind::Neg, as_tensor(v));
   bad_unary("-", v);
 }
 
 Value unary_pos(Value v) {
   if (v.is_bool()) return Value::small_int(v.as_bool());
-  if (v.is_int() || v.is_double()) {
+  if (v.is_int() || v.is_double() || is_tensor(v)) {
     incref(v);
     return v;
   }
@@ -728,6 +742,10 @@ Value unary_invert(Value v) {
 bool equal(Value a, Value b) {
   if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;
   if (a.same(b)) return true;
+  if (is_tensor(a) || is_tensor(b)) {  // as Python's == on containers: the truth of the tensor ==
+    Value r = tensor_compare(CompareOp::Eq, a, b);
+    return !r.is_undefined() && truthy_consume(r);
+  }
   if (!a.is_obj() || !b.is_obj() || a.as_obj()->type != b.as_obj()->type) return false;
   switch (a.as_obj()->type) {
     case ObjType::Str: {
@@ -763,6 +781,10 @@ bool equal(Value a, Value b) {
 bool less(Value a, Value b) { return ordered(CompareOp::Lt, a, b); }
 
 Value compare(CompareOp op, Value a, Value b) {
+  if (is_tensor(a) || is_tensor(b)) {
+    Value r = tensor_compare(op, a, b);
+    if (!r.is_undefined()) return r;
+  }
   if (op == CompareOp::Eq) return Value::boolean(equal(a, b));
   if (op == CompareOp::Ne) return Value::boolean(!equal(a, b));
   return Value::boolean(ordered(op, a, b));
@@ -834,6 +856,7 @@ bool contains(Value container, Value item) {
           if (element_equal(v, item)) return true;
         return false;
       case ObjType::Dict: return !static_cast<DictObj*>(o)->get(item).is_undefined();
+      case ObjType::Tensor: return tensor_contains(static_cast<TensorObj*>(o), item);
       case ObjType::Range: {
         auto* r = static_cast<RangeObj*>(o);
         int64_t x;
@@ -978,6 +1001,7 @@ void append_repr(std::string& out, Value v) {
       out += static_cast<ModuleObj*>(o)->name->data;
       out += '>';
       return;
+    case ObjType::Tensor: return append_tensor_repr(out, static_cast<TensorObj*>(o));
   }
 }
 
@@ -1036,6 +1060,7 @@ Value get_item(Value obj, Value index) {
         incref(v);
         return v;
       }
+      case ObjType::Tensor: return tensor_get_item(static_cast<TensorObj*>(o), index);
       case ObjType::Range: {
         auto* r = static_cast<RangeObj*>(o);
         if (slice) return slice_range(r, as_obj<SliceObj>(index));
@@ -1073,6 +1098,11 @@ int64_t length(Value v) {
       case ObjType::Tuple: return int64_t(static_cast<TupleObj*>(o)->items.size());
       case ObjType::Dict: return int64_t(static_cast<DictObj*>(o)->size());
       case ObjType::Range: return static_cast<RangeObj*>(o)->length();
+      case ObjType::Tensor: {
+        auto* t = static_cast<TensorObj*>(o);
+        if (t->ndim == 0) throw_error("len() of a 0-d tensor");
+        return t->shape[0];
+      }
       default: break;
     }
   }
@@ -1089,6 +1119,10 @@ Value get_attr(Value obj, StrObj* name) {
       throw_error("module " + quoted(m->name->data.c_str()) + " has no attribute " + quoted(name->data.c_str()));
     incref(v);
     return v;
+  }
+  if (is_tensor(obj)) {
+    Value v = tensor_attr(as_tensor(obj), name->data);
+    if (!v.is_undefined()) return v;
   }
   if (const BuiltinDef* def = find_method(obj, name->data)) {
     incref(obj);

@@ -19,6 +19,8 @@ enum class CompareOp : uint8_t { Lt, Le, Gt, Ge, Eq, Ne };
 const char* type_name(Value v);
 
 bool truthy(Value v);
+// truthy(v), releasing the reference to v (also when it throws: an ambiguous tensor).
+bool truthy_consume(Value v);
 
 Value binary_op(BinaryOp op, Value a, Value b);
 Value unary_neg(Value v);

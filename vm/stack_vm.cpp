@@ -15,6 +15,7 @@
 #include "error.h"
 #include "opcodes.h"
 #include "ops.h"
+#include "tensor_ops.h"
 
 namespace tvm {
 
@@ -268,7 +269,7 @@ Value StackVM::import(const std::string& name) {
 
 namespace {
 
-bool matches(const Annotation& a, Value v) {
+bool matches(const Annotation& a, Value v, int64_t* bound) {
   switch (a.kind) {
     case Annotation::Any: return true;
     case Annotation::Int: return v.is_int() || v.is_bool();
@@ -279,36 +280,53 @@ bool matches(const Annotation& a, Value v) {
     case Annotation::Tuple: return is_type(v, ObjType::Tuple);
     case Annotation::Dict: return is_type(v, ObjType::Dict);
     case Annotation::NoneType: return v.is_none();
-    case Annotation::Tensor: return false;  // no value is a tensor until tensors exist
+    case Annotation::Tensor: return is_tensor(v) && tensor_matches(a, as_tensor(v), bound);
   }
   return false;
+}
+
+// What a value is, in annotation terms: "Tensor[1, 256]" for a tensor, else its type's name.
+std::string described(Value v) {
+  return is_tensor(v) ? tensor_type_str(as_tensor(v)->dims()) : std::string(type_name(v));
 }
 
 }  // namespace
 
 // A mismatch is the caller's error: the callee's frame is dropped so the error points at the call.
+// Named dimensions are bound on dim_bindings_; a function whose return annotation names them
+// keeps its bindings there until CHECK_RETURN (calls nest, so it is a stack).
 void StackVM::check_args(const Frame& f) {
   const CodeObj* c = f.func->code;
+  size_t base = dim_bindings_.size();
+  dim_bindings_.resize(base + c->dim_names.size(), -1);
+  int64_t* bound = dim_bindings_.data() + base;
   auto mismatch = [&](size_t i, Value v) {
+    dim_bindings_.resize(base);
     --top_;
-    throw RuntimeError(c->name + ": argument " + c->slot_names[i]->data + ": expected " + c->param_annotations[i].text + ", got " + type_name(v));
+    throw RuntimeError(c->name + ": argument " + c->slot_names[i]->data + ": expected " + c->param_annotations[i].text + ", got " + described(v));
   };
   for (size_t i = 0; i < c->param_annotations.size(); ++i) {
     const Annotation& a = c->param_annotations[i];
     Value v = f.base[i];
     if (i == size_t(c->nparams)) {  // *args: each element
       for (Value x : as_obj<TupleObj>(v)->items)
-        if (!matches(a, x)) mismatch(i, x);
+        if (!matches(a, x, bound)) mismatch(i, x);
       continue;
     }
-    if (!matches(a, v)) mismatch(i, v);
+    if (!matches(a, v, bound)) mismatch(i, v);
   }
+  if (!c->keep_dim_bindings) dim_bindings_.resize(base);
 }
 
 void StackVM::check_return(const Frame& f, Value result) {
   const CodeObj* c = f.func->code;
-  if (!matches(c->return_annotation, result))
-    throw RuntimeError(c->name + ": return value: expected " + c->return_annotation.text + ", got " + type_name(result));
+  size_t n = c->dim_names.size();
+  size_t base = dim_bindings_.size() - (c->keep_dim_bindings ? n : 0);
+  dim_bindings_.resize(base + n, -1);  // without kept bindings: fresh ones
+  bool ok = matches(c->return_annotation, result, dim_bindings_.data() + base);
+  dim_bindings_.resize(base);
+  if (!ok)
+    throw RuntimeError(c->name + ": return value: expected " + c->return_annotation.text + ", got " + described(result));
 }
 
 // ---------------------------------------------------------------- out-of-line parts of instructions
@@ -345,7 +363,7 @@ void unpack_reversed(Value s, uint32_t n, Value* out) {
 
 // An f-string field: conversion 0 none, 1 !s, 2 !r; spec Undefined when absent.
 Value format_field(Value v, Value spec, uint32_t conversion) {
-  if (conversion == 0) return make_str(spec.is_undefined() ? to_str(v) : format_value(v, str_view(spec)));
+  if (conversion == 0) return make_str(format_value(v, spec.is_undefined() ? std::string_view() : str_view(spec)));
   std::string text = conversion == 2 ? repr(v) : to_str(v);
   if (spec.is_undefined()) return make_str(text);
   Ref converted = Ref::steal(make_str(text));
@@ -356,9 +374,17 @@ Value format_field(Value v, Value spec, uint32_t conversion) {
 
 bool StackVM::call_keywords(uint32_t n, const TupleObj* names) {
   uint32_t nkw = uint32_t(names->items.size());
-  std::vector<StrObj*> kwnames(nkw);
+  // The names as StrObj pointers: on the C stack for the usual few (a keyword call in a
+  // loop allocates nothing), on the heap past that.
+  StrObj* small[16];
+  std::vector<StrObj*> large;
+  StrObj** kwnames = small;
+  if (nkw > std::size(small)) {
+    large.resize(nkw);
+    kwnames = large.data();
+  }
   for (uint32_t i = 0; i < nkw; ++i) kwnames[i] = as_obj<StrObj>(names->items[i]);
-  return call_value(n - nkw, nkw, kwnames.data(), false);
+  return call_value(n - nkw, nkw, kwnames, false);
 }
 
 // f(*args) / f(*args, **kw): the callee, a list of positionals and optionally a dict of
@@ -812,7 +838,7 @@ Value StackVM::execute() {
     ip = code_start + A;
     NEXT();
   op_JUMP_IF_FALSE: {
-    Value v = *--sp;
+    Value v = sp[-1];  // popped after truthy(), which may throw (an ambiguous tensor)
     bool t;
     if (v.is_bool()) t = v.as_bool();
     else {
@@ -820,11 +846,12 @@ Value StackVM::execute() {
       t = truthy(v);
       decref(v);
     }
+    --sp;
     if (!t) ip = code_start + A;
     NEXT();
   }
   op_JUMP_IF_TRUE: {
-    Value v = *--sp;
+    Value v = sp[-1];  // popped after truthy(), which may throw (an ambiguous tensor)
     bool t;
     if (v.is_bool()) t = v.as_bool();
     else {
@@ -832,6 +859,7 @@ Value StackVM::execute() {
       t = truthy(v);
       decref(v);
     }
+    --sp;
     if (t) ip = code_start + A;
     NEXT();
   }
@@ -846,9 +874,7 @@ Value StackVM::execute() {
       t = a.as_double() OP b.as_double();                                                \
     } else {                                                                             \
       SYNC();                                                                            \
-      Value r = compare(CompareOp::CMP, a, b);                                           \
-      t = truthy(r);                                                                     \
-      decref(r);                                                                         \
+      t = truthy_consume(compare(CompareOp::CMP, a, b));                                 \
       decref(a);                                                                         \
       decref(b);                                                                         \
     }                                                                                    \
@@ -875,9 +901,7 @@ Value StackVM::execute() {
       t = a.as_double() OP double(k);                                                    \
     } else {                                                                             \
       SYNC();                                                                            \
-      Value r = compare(CompareOp::CMP, a, Value::small_int(k));                         \
-      t = truthy(r);                                                                     \
-      decref(r);                                                                         \
+      t = truthy_consume(compare(CompareOp::CMP, a, Value::small_int(k)));               \
       decref(a);                                                                         \
     }                                                                                    \
     --sp;                                                                                \

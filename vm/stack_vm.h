@@ -75,6 +75,7 @@ class StackVM final : public VM {
   // writes it back before anything that may look at the frames.
   Frame* top_;
   int native_depth_ = 0;
+  std::vector<int64_t> dim_bindings_;  // Tensor[B, ...] names bound by the calls in progress
 };
 
 // Names for messages and printing.

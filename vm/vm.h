@@ -13,6 +13,29 @@
 
 namespace tvm {
 
+// The random generator behind rand/randn (PCG32 XSH RR; the algorithm is documented in tl(7),
+// so every machine and every later package gives the same numbers). Seeded with 0 at start.
+struct Rng {
+  uint64_t state = 0;
+  uint64_t inc = 0;
+  Rng() { seed(0); }
+  void seed(uint64_t s) {  // pcg32_srandom_r(s, kStream)
+    constexpr uint64_t kStream = 0xda3e39cb94b95bdbull;
+    state = 0;
+    inc = (kStream << 1) | 1;
+    next();
+    state += s;
+    next();
+  }
+  uint32_t next() {
+    uint64_t old = state;
+    state = old * 6364136223846793005ull + inc;
+    uint32_t xorshifted = uint32_t(((old >> 18) ^ old) >> 27);
+    uint32_t rot = uint32_t(old >> 59);
+    return (xorshifted >> rot) | (xorshifted << ((32 - rot) & 31));
+  }
+};
+
 class VM {
  public:
   virtual ~VM() = default;
@@ -33,6 +56,7 @@ class VM {
   std::string* capture = nullptr;
   // The script's name and its arguments, for argv().
   std::vector<std::string> argv;
+  Rng rng;
 };
 
 }  // namespace tvm

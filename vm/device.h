@@ -1,0 +1,85 @@
+// The device interface: where tensor data lives and the kernels that compute on it
+// (DESIGN.md, Runtime). The runtime calls every tensor computation through a Device's kernel
+// table, so the CPU device (vm/cpu_device.cpp) and the CUDA plugin (gpu/, a later issue) are
+// interchangeable. Kernels take raw contiguous float32 buffers of the device and sizes; shape
+// checking, broadcasting plans and allocation are the caller's (vm/tensor_ops.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tvm {
+
+enum class UnaryKind : uint8_t {
+  Neg, Abs, Exp, Log, Sqrt, Sin, Cos, Tanh, Relu, Sigmoid, Gelu, Floor, Ceil, Round,
+};
+enum class BinaryKind : uint8_t {
+  Add, Sub, Mul, Div, FloorDiv, Mod, Pow, Maximum, Minimum, Lt, Le, Gt, Ge, Eq, Ne,
+};
+enum class ReduceKind : uint8_t { Sum, Mean, Max, Min, Argmax };
+// The epilogue fused into a GEMM: y = act(x·wᵀ + b).
+enum class Activation : uint8_t { None, Relu, Sigmoid, Tanh, Gelu };
+
+// An elementwise op over up to three broadcast operands: the output has `shape` (rank `ndim`,
+// 1 to 8 after merging dimensions), and operand i's element for output index (i0, ..., in) is at
+// sum(ik * stride[i][k]) — a stride is 0 along a dimension the operand is broadcast over.
+struct Strided {
+  static constexpr int kMaxOperands = 3;
+  int ndim = 0;
+  int64_t shape[8] = {};
+  int64_t stride[kMaxOperands][8] = {};
+};
+
+struct Kernels {
+  // y[i] = op(x[i]) for i < n. In place (y == x) is allowed.
+  void (*unary)(UnaryKind op, const float* x, float* y, int64_t n);
+  // y = a op b over a broadcast plan (operands 0 and 1 of s). Comparisons give 0.f / 1.f.
+  // Python semantics for FloorDiv and Mod (the result of Mod takes the divisor's sign);
+  // IEEE for everything else: x/0 is ±inf or nan, never an error.
+  void (*binary)(BinaryKind op, const float* a, const float* b, float* y, const Strided& s);
+  // y = a op s (or s op a when scalar_first) for i < n: the tensor-and-number case.
+  void (*binary_scalar)(BinaryKind op, const float* a, float s, float* y, int64_t n, bool scalar_first);
+  // y = c != 0 ? a : b over a broadcast plan (operands 0, 1, 2 of s = c, a, b).
+  void (*where)(const float* c, const float* a, const float* b, float* y, const Strided& s);
+  // y[i] = min(max(x[i], lo), hi) (as torch.clamp: a nan x stays nan).
+  void (*clamp)(const float* x, float* y, int64_t n, float lo, float hi);
+  // x viewed as [outer, n, inner]: y[o, i] = op over x[o, :, i]. Argmax gives the first index
+  // of the maximum as a float (a nan counts as the maximum, as in torch); Max/Min propagate nan.
+  // n == 0 gives 0 for Sum, nan for Mean (Max/Min/Argmax are never called with n == 0).
+  void (*reduce)(ReduceKind op, const float* x, float* y, int64_t outer, int64_t n, int64_t inner);
+  // Softmax (or log-softmax) over the last dimension of x viewed as [rows, n].
+  void (*softmax)(const float* x, float* y, int64_t rows, int64_t n, bool log);
+  // Layer norm over the last dimension of x viewed as [rows, n] (biased variance, as torch);
+  // w and b ([n]) may each be null (1 and 0).
+  void (*layer_norm)(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t n, float eps);
+  // C[m, n] = op(A)·op(B) + beta·C, row-major; op(A) is A, or Aᵀ when trans_a (A stored [k, m]).
+  // Batched: `batch` products, each operand advancing by its own batch stride (0: shared).
+  void (*gemm)(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int64_t batch,
+               int64_t stride_a, int64_t stride_b, int64_t stride_c);
+  // y[m, n] = act(x[m, k]·w[n, k]ᵀ + b[n]) with b possibly null: nn.Linear's layout, one call.
+  void (*linear)(const float* x, const float* w, const float* b, float* y, int64_t m, int64_t n, int64_t k,
+                 Activation act);
+  // y = x with its dimensions permuted: y has `shape` (rank ndim) and y's element at index
+  // (i0, ..., in) is x[sum(ik * in_stride[k])]. (Transposes, and gathers for slicing with
+  // a start offset applied by the caller.)
+  void (*permute)(const float* x, float* y, int ndim, const int64_t* shape, const int64_t* in_stride);
+};
+
+struct Device {
+  const char* name;  // "cpu", "cuda"
+  // Device memory: `bytes` rounded up as the device likes, aligned to 64 bytes; null when out
+  // of memory. The tensor pool (vm/tensor.cpp) sits above these, so they are not per-op calls.
+  void* (*alloc)(size_t bytes);
+  void (*free)(void* p);
+  // Copies between host memory and the device's (plain memcpy on the CPU).
+  void (*to_device)(void* dst, const void* host_src, size_t bytes);
+  void (*to_host)(void* host_dst, const void* src, size_t bytes);
+  const Kernels* kernels;
+};
+
+// The CPU device: kernels the compiler vectorises, GEMM/GEMV through OpenBLAS's CBLAS
+// (one thread per call unless $TVM_NUM_THREADS says otherwise).
+const Device& cpu_device();
+
+}  // namespace tvm
