@@ -32,11 +32,12 @@ ifeq ($(SAN),1)
 endif
 ALL_CXXFLAGS = $(OPT) $(TVM_CXXFLAGS) $(CXXFLAGS)
 ALL_LDFLAGS  = $(TVM_LDFLAGS) $(LDFLAGS)
-# OpenBLAS's own CBLAS header (the cblas.h alternative may point at the reference BLAS).
+# OpenBLAS's own CBLAS header (the cblas.h alternative may point at the reference BLAS). The
+# library itself is loaded with dlopen on the first matrix product (vm/cpu_device.cpp).
 MULTIARCH   := $(shell $(CXX) -print-multiarch 2>/dev/null)
 OPENBLAS_INC ?= /usr/include/$(MULTIARCH)/openblas-pthread
 TVM_CXXFLAGS += -I$(OPENBLAS_INC)
-LDLIBS   += -lopenblas -lm
+LDLIBS   += -ldl -lm
 
 GEN      := $(BUILD)/gen
 OBJ      := $(BUILD)/obj

@@ -23,6 +23,7 @@
 // sign fix), nan-propagating maximum/minimum/max/min, round half to even, pow's special
 // exponents.
 #include <cblas.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <bit>
@@ -30,8 +31,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "device.h"
+#include "error.h"
 
 namespace tvm {
 namespace {
@@ -607,20 +610,47 @@ void layer_norm_k(const float* x, const float* w, const float* b, float* y, int6
 
 // ---------------------------------------------------------------- GEMM (OpenBLAS)
 
-// OpenBLAS threads: one per call unless $TVM_NUM_THREADS says otherwise, set on the first BLAS
-// call (so that a program that never multiplies matrices never touches OpenBLAS).
-void blas_setup() {
-  static const bool done = [] {
+// OpenBLAS is loaded with dlopen on the first matrix product, not linked: its load-time
+// constructor builds a thread pool (one spinning thread per core) and resolves ~12,000
+// relocations, which would cost every run of tvm-run ~1.3 ms and, on a small machine, a core
+// spent yielding. Loading it late also lets OPENBLAS_NUM_THREADS be set from $TVM_NUM_THREADS
+// (default 1: one thread per call) before the pool exists, so no extra threads start at all.
+std::string blas_error;  // why loading failed (written once, under blas()'s static init)
+
+struct Blas {
+  decltype(&cblas_sgemm) sgemm = nullptr;
+  decltype(&cblas_sgemv) sgemv = nullptr;
+};
+
+const Blas& blas() {
+  static const Blas loaded = [] {
     int threads = 1;
     if (const char* s = std::getenv("TVM_NUM_THREADS")) {
       char* end = nullptr;
       long v = std::strtol(s, &end, 10);
       if (end != s && *end == '\0' && v > 0) threads = int(std::min(v, 1024L));
     }
-    openblas_set_num_threads(threads);
-    return true;
+    setenv("OPENBLAS_NUM_THREADS", std::to_string(threads).c_str(), 1);
+    void* lib = nullptr;
+    std::string why;
+    for (const char* name : {"libopenblas.so.0", "libopenblas.so"}) {
+      if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL))) break;
+      if (const char* e = dlerror()) why = e;
+    }
+    Blas b;
+    if (lib) {
+      b.sgemm = reinterpret_cast<decltype(&cblas_sgemm)>(dlsym(lib, "cblas_sgemm"));
+      b.sgemv = reinterpret_cast<decltype(&cblas_sgemv)>(dlsym(lib, "cblas_sgemv"));
+      auto set_threads = reinterpret_cast<decltype(&openblas_set_num_threads)>(dlsym(lib, "openblas_set_num_threads"));
+      if (set_threads) set_threads(threads);
+      if (!b.sgemm || !b.sgemv) why = "libopenblas.so.0 has no cblas_sgemm/cblas_sgemv";
+    }
+    if (!b.sgemm || !b.sgemv) b = Blas{};
+    if (!b.sgemm) blas_error = "cannot load OpenBLAS for matrix products (" + why + "; apt-get install libopenblas0)";
+    return b;
   }();
-  (void)done;
+  if (!loaded.sgemm) throw RuntimeError(blas_error, kExitDevice);
+  return loaded;
 }
 
 bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
@@ -649,9 +679,9 @@ void gemm_one(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
     if (beta == 0.f) std::fill(c, c + n, 0.f);
     const int incx = ta ? int(lda) : 1;
     if (tb)
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.f, b, int(ldb), a, incx, beta == 0.f ? 1.f : beta, c, 1);
+      blas().sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.f, b, int(ldb), a, incx, beta == 0.f ? 1.f : beta, c, 1);
     else
-      cblas_sgemv(CblasRowMajor, CblasTrans, int(k), int(n), 1.f, b, int(ldb), a, incx, beta == 0.f ? 1.f : beta, c, 1);
+      blas().sgemv(CblasRowMajor, CblasTrans, int(k), int(n), 1.f, b, int(ldb), a, incx, beta == 0.f ? 1.f : beta, c, 1);
     return;
   }
   if (n == 1) {
@@ -661,12 +691,12 @@ void gemm_one(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
       for (int64_t i = 0; i < m; ++i) c[i * ldc] = 0.f;
     const int incx = tb ? 1 : int(ldb);
     if (ta)
-      cblas_sgemv(CblasRowMajor, CblasTrans, int(k), int(m), 1.f, a, int(lda), b, incx, beta == 0.f ? 1.f : beta, c, int(ldc));
+      blas().sgemv(CblasRowMajor, CblasTrans, int(k), int(m), 1.f, a, int(lda), b, incx, beta == 0.f ? 1.f : beta, c, int(ldc));
     else
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, int(m), int(k), 1.f, a, int(lda), b, incx, beta == 0.f ? 1.f : beta, c, int(ldc));
+      blas().sgemv(CblasRowMajor, CblasNoTrans, int(m), int(k), 1.f, a, int(lda), b, incx, beta == 0.f ? 1.f : beta, c, int(ldc));
     return;
   }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+  blas().sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
               1.f, a, int(lda), b, int(ldb), beta, c, int(ldc));
 }
 
@@ -683,7 +713,6 @@ void gemm_k(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, i
       }
     return;
   }
-  blas_setup();
   for (int64_t p = 0; p < batch; ++p)
     gemm_one(ta, tb, m, n, k, a + p * stride_a, lda, b + p * stride_b, ldb, beta, c + p * stride_c, ldc);
 }
@@ -716,10 +745,9 @@ void linear_k(const float* x, const float* w, const float* b, float* y, int64_t 
     bias_done = true;
   } else if (m == 1 && fits_int(n) && fits_int(k)) {
     // The batch-1 case: y = W·x + b as one GEMV, the bias copied into y first (beta = 1).
-    blas_setup();
-    if (b) std::memcpy(y, b, size_t(n) * sizeof(float));
+      if (b) std::memcpy(y, b, size_t(n) * sizeof(float));
     else std::fill(y, y + n, 0.f);
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.f, w, int(k), x, 1, 1.f, y, 1);
+    blas().sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.f, w, int(k), x, 1, 1.f, y, 1);
     bias_done = true;
   } else {
     gemm_k(false, true, m, n, k, x, k, w, k, 0.f, y, n, 1, 0, 0, 0);

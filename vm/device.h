@@ -3,6 +3,9 @@
 // table, so the CPU device (vm/cpu_device.cpp) and the CUDA plugin (gpu/, a later issue) are
 // interchangeable. Kernels take raw contiguous float32 buffers of the device and sizes; shape
 // checking, broadcasting plans and allocation are the caller's (vm/tensor_ops.cpp).
+//
+// Every kernel accepts an output that is exactly one of its inputs (in place), never a partial
+// overlap. Sizes of 0 touch no memory.
 #pragma once
 
 #include <cstddef>
@@ -53,6 +56,7 @@ struct Kernels {
   // w and b ([n]) may each be null (1 and 0).
   void (*layer_norm)(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t n, float eps);
   // C[m, n] = op(A)·op(B) + beta·C, row-major; op(A) is A, or Aᵀ when trans_a (A stored [k, m]).
+  // With beta == 0, C is not read (garbage or nan in it is fine); k == 0 gives beta·C.
   // Batched: `batch` products, each operand advancing by its own batch stride (0: shared).
   void (*gemm)(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int64_t batch,
@@ -62,7 +66,7 @@ struct Kernels {
                  Activation act);
   // y = x with its dimensions permuted: y has `shape` (rank ndim) and y's element at index
   // (i0, ..., in) is x[sum(ik * in_stride[k])]. (Transposes, and gathers for slicing with
-  // a start offset applied by the caller.)
+  // a start offset applied by the caller.) Strides may be zero or negative.
   void (*permute)(const float* x, float* y, int ndim, const int64_t* shape, const int64_t* in_stride);
 };
 
