@@ -795,7 +795,8 @@ Value bi_where(VM&, const CallArgs& a) {
 
 Value bi_clamp(VM&, const CallArgs& a) {
   const TensorObj* x = tensor_arg(a.pos[0], "clamp");
-  Value lo = native_arg(a, 1, "min", "clamp"), hi = native_arg(a, 2, "max", "clamp");
+  // Bounds by position, or by keyword as torch (min=, max=) or as LANGUAGE.md names them (lo=, hi=).
+  Value lo = arg2(a, 1, "min", "lo", "clamp"), hi = arg2(a, 2, "max", "hi", "clamp");
   if (!given_not_none(lo) && !given_not_none(hi)) throw_error("clamp: at least one of min and max must be given");
   float l = given_not_none(lo) ? float_arg(lo, "clamp", "min") : -INFINITY;
   float h = given_not_none(hi) ? float_arg(hi, "clamp", "max") : INFINITY;
@@ -936,7 +937,7 @@ constexpr BuiltinDef kTensorBuiltins[] = {
     {"maximum",      bi_maximum,      2, 2,  ""},
     {"minimum",      bi_minimum,      2, 2,  ""},
     {"where",        bi_where,        3, 3,  ""},
-    {"clamp",        bi_clamp,        1, 3,  "min max"},
+    {"clamp",        bi_clamp,        1, 3,  "min max lo hi"},
     {"mean",         bi_mean,         1, 3,  "axis keepdims dim keepdim"},
     {"argmax",       bi_argmax,       1, 3,  "axis keepdims dim keepdim"},
     {"matmul",       bi_matmul,       2, 2,  ""},
@@ -1047,6 +1048,9 @@ Value tensor_get_item(const TensorObj* t, Value index) {
       int64_t len = t->shape[dim];
       int64_t step = s->step.is_none() ? 1 : int_arg(s->step);
       if (step == 0) throw_error("slice step cannot be zero");
+      // A step longer than the dimension picks at most one element either way; clamping it
+      // keeps the arithmetic below (and the stride) from overflowing.
+      step = std::clamp<int64_t>(step, -std::max<int64_t>(len, 1), std::max<int64_t>(len, 1));
       // Python's slice.indices.
       auto bound = [&](Value b, int64_t dflt) {
         if (b.is_none()) return dflt;

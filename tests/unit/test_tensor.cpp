@@ -6,10 +6,9 @@
 #include <cstdlib>
 #include <new>
 
-#include "../../compiler/emit_stack.h"
-#include "../../compiler/loader.h"
 #include "../../vm/error.h"
 #include "../../vm/stack_vm.h"
+#include "run_tl.h"
 #include "../../vm/tensor.h"
 
 // Counts every operator new in the test binary, so a test can show a loop allocates nothing.
@@ -33,40 +32,9 @@ using namespace tvm;
 
 namespace {
 
-struct Run {
-  int rc = 0;
-  std::string out;
-  std::string err;
-};
-
-Run run(const std::string& src) {
-  StackVM vm;
-  Run r;
-  vm.capture = &r.out;
-  LoaderOptions opt;
-  install_importer(vm, opt);
-  SourceFile file("t.tl", src);
-  auto* m = new ModuleObj(intern("__main__"));
-  m->path = "t.tl";
-  vm.modules["__main__"] = m;
-  Diagnostics diag(file);
-  CodeObj* code = compile_source(file, m, diag);
-  if (!code) {
-    r.rc = 1;
-    r.err = diag.format(diag.errors().front());
-    return r;
-  }
-  try {
-    vm.run_module(m, code);
-  } catch (const ProgramError& e) {
-    r.rc = e.exit_code;
-    r.err = e.message;
-  }
-  decref(code);
-  return r;
-}
-
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+using test::first_line;
+using test::Run;
+using test::run;
 
 }  // namespace
 
