@@ -12,6 +12,7 @@
 #include <new>
 #include <vector>
 
+#include "device.h"
 #include "error.h"
 
 namespace tvm {
@@ -62,11 +63,12 @@ Pool& this_pool() {
 Pool::~Pool() {
   pool_alive = false;
   for (auto& list : free)
-    for (void* p : list) std::free(p);
+    for (void* p : list) cpu_device().free(p);
 }
 
+// Blocks come from the CPU device's memory (the header and the data share the block).
 void* system_alloc(size_t bytes) {
-  void* p = std::aligned_alloc(64, bytes);
+  void* p = cpu_device().alloc(bytes);
   if (!p) throw RuntimeError("out of memory: cannot allocate a tensor of " + std::to_string(bytes) + " bytes");
   return p;
 }
@@ -139,19 +141,19 @@ void free_tensor(TensorObj* t) {
   t->~TensorObj();
   void* block = t;
   if (cls == kHugeClass || !pool_alive) {
-    std::free(block);
+    cpu_device().free(block);
     return;
   }
   Pool& p = pool;
   size_t bytes = class_bytes(cls);
   if (p.free_bytes + bytes > kMaxCachedBytes) {
-    std::free(block);
+    cpu_device().free(block);
     return;
   }
   try {
     p.free[cls].push_back(block);
   } catch (const std::bad_alloc&) {
-    std::free(block);
+    cpu_device().free(block);
     return;
   }
   p.free_bytes += bytes;
@@ -162,7 +164,7 @@ size_t tensor_pool_free_bytes() { return pool_alive ? pool.free_bytes : 0; }
 void tensor_pool_trim() {
   if (!pool_alive) return;
   for (auto& list : pool.free) {
-    for (void* p : list) std::free(p);
+    for (void* p : list) cpu_device().free(p);
     list.clear();
   }
   pool.free_bytes = 0;
