@@ -540,6 +540,17 @@ Value bi_sorted(VM& vm, const CallArgs& a) {
 // reversed() gives a list in TL (Python gives an iterator).
 Value bi_reversed(VM&, const CallArgs& a) {
   Value seq = a.pos[0];
+  if (is_tensor(seq)) {  // as torch's Tensor.__reversed__: flipped along the first dimension
+    if (as_tensor(seq)->ndim == 0) {
+      incref(seq);
+      return seq;
+    }
+    Ref flip = Ref::steal(Value::object(new SliceObj()));
+    auto* s = as_obj<SliceObj>(flip.get());
+    s->lower = s->upper = Value::none();
+    s->step = Value::small_int(-1);
+    return get_item(seq, flip.get());
+  }
   bool reversible = seq.is_obj() && (seq.as_obj()->type == ObjType::List || seq.as_obj()->type == ObjType::Tuple ||
                                      seq.as_obj()->type == ObjType::Str || seq.as_obj()->type == ObjType::Range ||
                                      seq.as_obj()->type == ObjType::Dict);

@@ -168,4 +168,9 @@ BOOST_AUTO_TEST_CASE(ambiguous_truth_in_conditions_is_an_error_and_leaks_nothing
   BOOST_TEST(run("x = ones(1)\nif x < 2:\n    print('yes')\n").out == "yes\n");
 }
 
+BOOST_AUTO_TEST_CASE(reversed_flips_the_first_dimension_as_torch) {
+  BOOST_TEST(run("x = tensor([[1., 2.], [3., 4.]])\nprint(reversed(x))\nprint([r.tolist() for r in reversed(x)])").out ==
+             "tensor([[3., 4.],\n        [1., 2.]])\n[[3.0, 4.0], [1.0, 2.0]]\n");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
