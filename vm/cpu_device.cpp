@@ -745,9 +745,16 @@ void linear_k(const float* x, const float* w, const float* b, float* y, int64_t 
     bias_done = true;
   } else if (m == 1 && fits_int(n) && fits_int(k)) {
     // The batch-1 case: y = W·x + b as one GEMV, the bias copied into y first (beta = 1).
-      if (b) std::memcpy(y, b, size_t(n) * sizeof(float));
+    if (b) std::memcpy(y, b, size_t(n) * sizeof(float));
     else std::fill(y, y + n, 0.f);
     blas().sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.f, w, int(k), x, 1, 1.f, y, 1);
+    bias_done = true;
+  } else if (b && act == Activation::None) {
+    // No activation to apply afterwards: the bias rows go into y first and the GEMM adds to
+    // them (beta = 1), as torch's addmm does. That replaces GEMM's own zeroing of C and saves
+    // a read-modify-write pass over y.
+    for (int64_t r = 0; r < m; ++r) std::memcpy(y + r * n, b, size_t(n) * sizeof(float));
+    gemm_k(false, true, m, n, k, x, k, w, k, 1.f, y, n, 1, 0, 0, 0);
     bias_done = true;
   } else {
     gemm_k(false, true, m, n, k, x, k, w, k, 0.f, y, n, 1, 0, 0, 0);
