@@ -4,9 +4,9 @@
 // (the VM's stack, a global, C++ code), so it and everything it reaches is alive. The rest is
 // garbage only garbage points at: its references are dropped, which frees it.
 //
-// Tracked objects are linked into one list by GcObj's constructor. (A loaded package's
-// constants are immortal and shared across threads; per-thread lists come with the threaded
-// runtime.)
+// Tracked objects are linked into their thread's list: each thread collects what it made, so
+// threads sharing a loaded package (whose constants are immortal and untracked) never touch
+// each other's lists.
 #include <cstdint>
 #include <vector>
 
@@ -15,14 +15,25 @@
 namespace tvm {
 namespace {
 
-// The list's sentinel: an empty ring.
+// One thread's tracked objects: a ring through a sentinel.
 struct GcList {
-  GcObj* head = nullptr;
-  size_t live = 0;
+  GcLink ring{&ring, &ring};
+  size_t live = 0;  // approximate: an object may die on another thread than its list's
   size_t made_since_collect = 0;
   size_t threshold = 10000;
+  GcList() = default;
+  GcList(const GcList&) = delete;
+  // At thread exit, objects still alive (freed later by another thread, or never) are left
+  // unlinked rather than pointing at a ring that is gone.
+  ~GcList() {
+    for (GcLink* l = ring.gc_next; l != &ring;) {
+      GcLink* next = l->gc_next;
+      l->gc_prev = l->gc_next = l;
+      l = next;
+    }
+  }
 };
-GcList gc_list;
+thread_local GcList gc_list;
 
 constexpr int64_t kReachable = INT64_MIN;
 
@@ -86,27 +97,30 @@ bool is_gc_type(ObjType t) {
 }
 
 GcObj::GcObj(ObjType t) : Obj(t) {
-  GcObj*& head = gc_list.head;
-  gc_prev = nullptr;
-  gc_next = head;
-  if (head) head->gc_prev = this;
-  head = this;
-  ++gc_list.live;
-  ++gc_list.made_since_collect;
+  GcList& list = gc_list;
+  gc_prev = &list.ring;
+  gc_next = list.ring.gc_next;
+  gc_next->gc_prev = this;
+  list.ring.gc_next = this;
+  ++list.live;
+  ++list.made_since_collect;
 }
 
-GcObj::~GcObj() {
-  if (gc_prev) gc_prev->gc_next = gc_next;
-  else gc_list.head = gc_next;
-  if (gc_next) gc_next->gc_prev = gc_prev;
-  --gc_list.live;
+void gc_untrack(GcObj* o) {
+  if (o->gc_next == o) return;  // already untracked
+  o->gc_prev->gc_next = o->gc_next;
+  o->gc_next->gc_prev = o->gc_prev;
+  o->gc_prev = o->gc_next = o;
+  if (gc_list.live) --gc_list.live;
 }
+
+GcObj::~GcObj() { gc_untrack(this); }
 
 size_t collect_cycles() {
   gc_list.made_since_collect = 0;
   std::vector<GcObj*> all;
   all.reserve(gc_list.live);
-  for (GcObj* o = gc_list.head; o; o = o->gc_next) all.push_back(o);
+  for (GcLink* l = gc_list.ring.gc_next; l != &gc_list.ring; l = l->gc_next) all.push_back(static_cast<GcObj*>(l));
 
   // 1-2. What is left of each count after subtracting references from tracked objects.
   for (GcObj* o : all) o->gc_refs = o->refcount >= Obj::kImmortal ? INT64_MAX / 2 : int64_t(o->refcount);

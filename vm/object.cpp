@@ -137,6 +137,7 @@ void make_immortal(Value root) {
     Obj* o = v.as_obj();
     if (o->refcount >= Obj::kImmortal) continue;
     o->refcount = Obj::kImmortal;
+    if (is_gc_type(o->type)) gc_untrack(static_cast<GcObj*>(o));
     if (o->type == ObjType::Str) {
       // Computed now: shared objects are never written again, not even their caches.
       static_cast<StrObj*>(o)->len();

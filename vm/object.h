@@ -83,17 +83,24 @@ T* as_obj(Value v) { return static_cast<T*>(v.as_obj()); }
 
 // Objects that can hold references to other objects, and so take part in a reference cycle
 // (a closure's cell holding the closure, a list containing itself, a module's functions and
-// the module), are linked into one list that the cycle collector walks (vm/gc.cpp).
-struct GcObj : Obj {
-  GcObj* gc_prev;
-  GcObj* gc_next;
+// the module), are linked into the list of the thread that made them, which that thread's
+// cycle collector walks (vm/gc.cpp). The ring has a sentinel, so unlinking touches only the
+// neighbours. Immortal objects (shared between threads) are unlinked: no collector sees them.
+struct GcLink {
+  GcLink* gc_prev;
+  GcLink* gc_next;
+};
+struct GcObj : Obj, GcLink {
   int64_t gc_refs = 0;  // scratch space for a collection
   explicit GcObj(ObjType t);
   ~GcObj();
 };
+// Takes o out of its thread's list (make_immortal).
+void gc_untrack(GcObj* o);
 bool is_gc_type(ObjType t);
 
-// Frees every tracked object that only other garbage refers to. Returns how many it freed.
+// Frees every object tracked by this thread that only other garbage refers to. Returns how
+// many it freed.
 size_t collect_cycles();
 // Collects once enough tracked objects were made since the last collection (amortised O(1)).
 // Call only where every live reference is counted (not from a constructor).

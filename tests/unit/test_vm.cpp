@@ -1,6 +1,10 @@
 // The stack VM end to end: source -> resolver -> emitter -> VM, output captured.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "../../vm/stack_vm.h"
 #include "run_tl.h"
 
@@ -150,6 +154,43 @@ BOOST_AUTO_TEST_CASE(recursive_closures_made_in_a_loop_are_freed) {
       "for i in range(30000):\n    make()\nprint('ok')\n");
   BOOST_TEST(r.out == "ok\n");
   BOOST_TEST(collect_cycles() == 0u);  // nothing left over once the VM is gone
+}
+
+// Each thread collects only what it made; immortal (shared) objects are in no thread's list.
+BOOST_AUTO_TEST_CASE(each_thread_collects_its_own_cycles) {
+  collect_cycles();
+  Value shared = make_list({});
+  as_obj<ListObj>(shared)->items.push_back(make_list({}));
+  make_immortal(shared);
+  Value mine = make_list({});
+  incref(mine);
+  as_obj<ListObj>(mine)->items.push_back(mine);  // a cycle this thread made and still holds
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&failures, shared] {
+      for (int round = 0; round < 200; ++round) {
+        for (int i = 0; i < 10; ++i) {
+          Value l = make_list({});
+          incref(l);
+          as_obj<ListObj>(l)->items.push_back(l);
+          incref(shared);  // immortal: counts are never written
+          as_obj<ListObj>(l)->items.push_back(shared);
+          decref(l);
+        }
+        if (collect_cycles() != 10) ++failures;
+      }
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
+  BOOST_TEST(collect_cycles() == 0u);  // this thread's cycle is still held; the others' are gone
+  BOOST_TEST(as_obj<ListObj>(shared)->items.size() == 1u);
+  decref(mine);
+  BOOST_TEST(collect_cycles() == 1u);
+  // Immortal objects are never freed by counting; their owner frees them (here, the test).
+  as_obj<ListObj>(shared)->items[0].as_obj()->refcount = 1;
+  shared.as_obj()->refcount = 1;
+  decref(shared);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
