@@ -37,11 +37,13 @@ thread_local GcList gc_list;
 
 constexpr int64_t kReachable = INT64_MIN;
 
-// Calls visit(child) for each tracked object o references.
+// Calls visit(child) for each tracked object o references. Immortal children are in no list
+// and may be shared with other threads: never touched (not even their scratch field).
 template <typename F>
 void for_each_tracked_ref(GcObj* o, F&& visit) {
   for_each_ref(o, [&visit](Value child) {
-    if (child.is_obj() && is_gc_type(child.as_obj()->type)) visit(static_cast<GcObj*>(child.as_obj()));
+    if (child.is_obj() && is_gc_type(child.as_obj()->type) && child.as_obj()->refcount < Obj::kImmortal)
+      visit(static_cast<GcObj*>(child.as_obj()));
   });
 }
 
@@ -123,7 +125,7 @@ size_t collect_cycles() {
   for (GcLink* l = gc_list.ring.gc_next; l != &gc_list.ring; l = l->gc_next) all.push_back(static_cast<GcObj*>(l));
 
   // 1-2. What is left of each count after subtracting references from tracked objects.
-  for (GcObj* o : all) o->gc_refs = o->refcount >= Obj::kImmortal ? INT64_MAX / 2 : int64_t(o->refcount);
+  for (GcObj* o : all) o->gc_refs = int64_t(o->refcount);  // tracked objects are never immortal
   for (GcObj* o : all)
     for_each_tracked_ref(o, [](GcObj* c) { --c->gc_refs; });
   // 3. Everything reachable from an object held from outside is alive.
