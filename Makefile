@@ -24,7 +24,7 @@ VERSION  := 0.1.0
 # `make CXXFLAGS=...` adds to them instead of replacing them.
 OPT      ?= -O2 -g
 TVM_CXXFLAGS := -std=c++20 -Wall -Wextra -Wno-unused-parameter -fno-plt \
-            -DTVM_VERSION='"$(VERSION)"' -Icompiler -Ivm -I$(BUILD)/gen -MMD -MP
+            -DTVM_VERSION='"$(VERSION)"' -Icompiler -Ivm -Ipackager -I$(BUILD)/gen -MMD -MP
 TVM_LDFLAGS  :=
 ifeq ($(SAN),1)
   TVM_CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -37,15 +37,17 @@ ALL_LDFLAGS  = $(TVM_LDFLAGS) $(LDFLAGS)
 MULTIARCH   := $(shell $(CXX) -print-multiarch 2>/dev/null)
 OPENBLAS_INC ?= /usr/include/$(MULTIARCH)/openblas-pthread
 TVM_CXXFLAGS += -I$(OPENBLAS_INC)
-LDLIBS   += -ldl -lm
+LDLIBS   += -lzstd -ldl -lm
 
 GEN      := $(BUILD)/gen
 OBJ      := $(BUILD)/obj
 BIN      := $(BUILD)/bin
 LIB      := $(BUILD)/lib
 
-# The runtime (libtvmrt): everything in vm/ but tvm-run's main. It never depends on compiler/.
-RT_SRCS     := $(filter-out vm/main.cpp,$(wildcard vm/*.cpp))
+# The runtime (libtvmrt): everything in vm/ but tvm-run's main, and the packager's reader and
+# verifier (everything in packager/ but tvm-pack's main). It never depends on compiler/.
+RT_SRCS     := $(filter-out vm/main.cpp,$(wildcard vm/*.cpp)) \
+               $(filter-out packager/main.cpp,$(wildcard packager/*.cpp))
 # The front end and back ends: compiler/*.cpp plus the generated lexer and parser.
 FRONT_SRCS  := $(wildcard compiler/*.cpp)
 FRONT_GEN   := $(GEN)/parser.cpp $(GEN)/lexer.cpp
@@ -112,9 +114,14 @@ test: deps
 unit: $(BIN)/unit-tests
 	$(BIN)/unit-tests --log_level=test_suite --report_level=short
 
+# Golden programs, CLI checks, then generated programs (fixed seeds) whose output must equal
+# python3's (tests/gen_programs.py; the packaged runs join this comparison with tvm-pack).
+GEN_PROGRAMS ?= 300
 programs: all
 	tests/run_programs.sh $(BIN)/tvm-run
 	tests/cli.sh $(BIN)
+	tests/diff_programs.sh $(BIN)/tvm-run 0 $(GEN_PROGRAMS)
+	tests/diff_programs.sh --tensors $(BIN)/tvm-run 0 50
 
 lint:
 	@for m in $(MANPAGES); do \

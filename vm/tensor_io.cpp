@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "inflate.h"
 #include "ops.h"
@@ -1087,88 +1088,6 @@ Value load_safetensors(const std::string& path) {
   throw RuntimeError("save: cannot write '" + path + "': " + std::strerror(err), kExitFile);
 }
 
-// A new file at `path`, written into a temporary file in the same directory and renamed over
-// path by commit(). Destroyed without commit(), it removes the temporary file.
-class AtomicFile {
- public:
-  explicit AtomicFile(const std::string& path) : path_(path) {
-    size_t slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-    std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-    static std::atomic<uint64_t> counter{0};
-    for (int attempt = 0;; ++attempt) {
-      tmp_ = dir + "." + base + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-      fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd_ >= 0) break;
-      if (errno != EEXIST || attempt == 100) cannot_write(path_, errno);
-    }
-    buf_.reserve(kBuffer);
-  }
-  ~AtomicFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(tmp_.c_str());
-  }
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
-  uint64_t offset() const { return written_ + buf_.size(); }
-
-  void write(const void* data, size_t n) {
-    auto* p = static_cast<const uint8_t*>(data);
-    if (buf_.size() + n <= kBuffer) {
-      buf_.insert(buf_.end(), p, p + n);
-      return;
-    }
-    flush();
-    if (n < kBuffer) {
-      buf_.insert(buf_.end(), p, p + n);
-      return;
-    }
-    write_all(p, n);  // large tensor data: straight from the tensor
-  }
-  void write(std::string_view s) { write(s.data(), s.size()); }
-  void u16(uint64_t v) { put_le(v, 2); }
-  void u32(uint64_t v) { put_le(v, 4); }
-  void u64(uint64_t v) { put_le(v, 8); }
-
-  void commit() {
-    flush();
-    int fd = std::exchange(fd_, -1);
-    if (::close(fd) != 0) cannot_write(path_, errno);
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) cannot_write(path_, errno);
-    committed_ = true;
-  }
-
- private:
-  static constexpr size_t kBuffer = size_t(1) << 20;
-
-  void put_le(uint64_t v, int n) {
-    uint8_t b[8];
-    for (int i = 0; i < n; ++i) b[i] = uint8_t(v >> (8 * i));
-    write(b, size_t(n));
-  }
-  void flush() {
-    write_all(buf_.data(), buf_.size());
-    buf_.clear();
-  }
-  void write_all(const uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t done = ::write(fd_, p, std::min(n, size_t(1) << 30));
-      if (done < 0 && errno == EINTR) continue;
-      if (done < 0) cannot_write(path_, errno);
-      p += done;
-      n -= size_t(done);
-      written_ += uint64_t(done);
-    }
-  }
-
-  std::string path_, tmp_;
-  int fd_ = -1;
-  std::vector<uint8_t> buf_;
-  uint64_t written_ = 0;
-  bool committed_ = false;
-};
-
 // The .npy header numpy writes for a C-order '<f4' array: the dict, spaces numpy leaves for
 // growing the first dimension in place, more spaces and '\n' up to a multiple of 64 bytes in
 // all (numpy.lib.format._write_array_header with version 1.0).
@@ -1195,7 +1114,7 @@ uint64_t data_bytes(const TensorObj* t) { return uint64_t(t->numel) * 4; }
 void save_npy(const std::string& path, Value v) {
   if (!is_tensor(v)) throw RuntimeError(std::string("save: expected a tensor for .npy, got '") + type_name(v) + "'");
   const TensorObj* t = as_tensor(v);
-  AtomicFile f(path);
+  AtomicFile f(path, cannot_write);
   f.write(npy_header(t->dims()));
   f.write(t->data, data_bytes(t));
   f.commit();
@@ -1228,7 +1147,7 @@ void save_npz_impl(const std::string& path, Value v, bool force_zip64) {
   constexpr uint16_t kDosTime = 0, kDosDate = (0 << 9) | (1 << 5) | 1;
   constexpr uint64_t kMax32 = 0xFFFFFFFF;
 
-  AtomicFile f(path);
+  AtomicFile f(path, cannot_write);
   for (auto [key, t] : entries) {
     Written m;
     m.name = std::string(key) + ".npy";
@@ -1361,7 +1280,7 @@ void save_safetensors(const std::string& path, Value v) {
   header += '}';
   header.append((8 - header.size() % 8) % 8, ' ');
 
-  AtomicFile f(path);
+  AtomicFile f(path, cannot_write);
   f.u64(header.size());
   f.write(header);
   for (auto [key, t] : entries) f.write(t->data, data_bytes(t));
