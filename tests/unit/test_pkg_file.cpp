@@ -26,10 +26,14 @@
 
 #include "inflate.h"  // crc32
 #include "pkg_file.h"
+#include "file_helpers.h"
 
 using namespace tvm::pkg;
+using tvm::test::Bytes;
+using tvm::test::read_file;
+using tvm::test::TempDir;
+using tvm::test::write_file;
 namespace fs = std::filesystem;
-using Bytes = std::vector<uint8_t>;
 
 namespace {
 
@@ -231,42 +235,8 @@ Bytes small_package() {
 
 // ---------------------------------------------------------------- files
 
-Bytes read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("test: cannot read " + path);
-  return Bytes(std::istreambuf_iterator<char>(f), {});
-}
 
-void write_file(const std::string& path, const Bytes& b) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-  if (!f) throw std::runtime_error("test: cannot write " + path);
-}
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "tvm-pkg-file.XXXXXX").string();
-    if (!mkdtemp(t.data())) throw std::runtime_error("test: mkdtemp failed");
-    path_ = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-  std::vector<std::string> listing() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path_)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  fs::path path_;
-};
 
 // Runs f, which must throw PackageError (exit code 3) with exactly this message.
 template <class F>
@@ -658,7 +628,7 @@ BOOST_AUTO_TEST_CASE(every_bit_flip_behind_recomputed_crcs) {
 // ---------------------------------------------------------------- files on disk
 
 BOOST_AUTO_TEST_CASE(write_and_open_file) {
-  TempDir dir;
+  TempDir dir("tvm-pkg-file");
   std::string path = dir.file("model.pkg");
   auto d = small_data();
   SectionIn s[] = {section("MANI", d[0]), section("CODE", d[1])};
@@ -680,7 +650,7 @@ BOOST_AUTO_TEST_CASE(write_and_open_file) {
 }
 
 BOOST_AUTO_TEST_CASE(open_errors) {
-  TempDir dir;
+  TempDir dir("tvm-pkg-file");
   std::string missing = dir.file("missing.pkg");
   expect_error([&] { PackageReader::open_file(missing); }, "cannot open '" + missing + "': No such file or directory");
   expect_error([&] { PackageReader::open_file(dir.path().string()); },
@@ -691,7 +661,7 @@ BOOST_AUTO_TEST_CASE(open_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(write_into_missing_directory) {
-  TempDir dir;
+  TempDir dir("tvm-pkg-file");
   std::string path = dir.file("no/such/dir/model.pkg");
   Bytes x = text_bytes("x");
   SectionIn s[] = {section("CODE", x)};
@@ -701,7 +671,7 @@ BOOST_AUTO_TEST_CASE(write_into_missing_directory) {
 }
 
 BOOST_AUTO_TEST_CASE(failed_write_keeps_the_old_file) {
-  TempDir dir;
+  TempDir dir("tvm-pkg-file");
   std::string path = dir.file("model.pkg");
   Bytes old_data = text_bytes("the old package");
   SectionIn old_s[] = {section("CODE", old_data)};
@@ -756,7 +726,7 @@ BOOST_AUTO_TEST_CASE(failed_write_keeps_the_old_file) {
 
 BOOST_AUTO_TEST_CASE(killed_write_leaves_old_or_new) {
   // A writer killed at some moment (wherever it lands, the outcome must be one of two).
-  TempDir dir;
+  TempDir dir("tvm-pkg-file");
   std::string path = dir.file("model.pkg");
   Bytes old_data = text_bytes("the old package");
   SectionIn old_s[] = {section("CODE", old_data)};

@@ -25,10 +25,14 @@
 #include "ops.h"
 #include "tensor.h"
 #include "tensor_io.h"
+#include "file_helpers.h"
 
 using namespace tvm;
+using tvm::test::Bytes;
+using tvm::test::read_file;
+using tvm::test::TempDir;
+using tvm::test::write_file;
 namespace fs = std::filesystem;
-using Bytes = std::vector<uint8_t>;
 
 namespace {
 
@@ -39,48 +43,9 @@ std::string data(const std::string& name) {
   return (fs::path(__FILE__).parent_path().parent_path() / "programs" / "data" / name).string();
 }
 
-Bytes read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("test: cannot read " + path);
-  return Bytes(std::istreambuf_iterator<char>(f), {});
-}
 
-void write_file(const std::string& path, const Bytes& b) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-  if (!f) throw std::runtime_error("test: cannot write " + path);
-}
 
-// A fresh directory, removed with everything in it: under $TMPDIR when set, else in memory
-// (/dev/shm) where there is one, since the damaged-file tests write tens of thousands of files.
-fs::path temp_root() {
-  std::error_code ec;
-  if (!std::getenv("TMPDIR") && fs::is_directory("/dev/shm", ec) && access("/dev/shm", W_OK) == 0) return "/dev/shm";
-  return fs::temp_directory_path();
-}
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (temp_root() / "tvm-tensor-io.XXXXXX").string();
-    if (!mkdtemp(t.data())) throw std::runtime_error("test: mkdtemp failed");
-    path_ = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::vector<std::string> listing() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path_)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  fs::path path_;
-};
 
 // ---------------------------------------------------------------- values
 
@@ -197,7 +162,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 // each byte flipped, single bits flipped and random bytes overwritten may load or fail, but
 // only cleanly.
 void corruption_suite(const Bytes& good, const std::string& name) {
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   std::string path = dir.file(name);
   write_file(path, good);
   BOOST_TEST_REQUIRE(loads_or_rejects(path, name + " (intact)"));
@@ -514,7 +479,7 @@ BOOST_AUTO_TEST_CASE(inflate_hand_made_streams) {
 // ---------------------------------------------------------------- round trips
 
 BOOST_AUTO_TEST_CASE(npy_round_trip) {
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   for (const auto& shape : kShapes) {
     BOOST_TEST_CONTEXT("shape " << shape_str(shape)) {
       Ref t = make_tensor(shape, interesting);
@@ -529,7 +494,7 @@ BOOST_AUTO_TEST_CASE(npy_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(npy_written_as_numpy_writes) {
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   struct {
     const char* golden;
     std::vector<int64_t> shape;
@@ -548,7 +513,7 @@ BOOST_AUTO_TEST_CASE(npy_written_as_numpy_writes) {
 }
 
 BOOST_AUTO_TEST_CASE(npz_and_safetensors_round_trip) {
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   std::vector<std::pair<std::string, Ref>> entries;
   for (size_t i = 0; i < kShapes.size(); ++i)
     entries.emplace_back("t" + std::to_string(i), make_tensor(kShapes[i], [i](int64_t k) { return interesting(k + int64_t(i)); }));
@@ -588,7 +553,7 @@ BOOST_AUTO_TEST_CASE(npz_and_safetensors_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(safetensors_written_as_reference_writes) {
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   Ref dict = make_tensor_dict({{"b", make_tensor({2, 3}, [](int64_t i) { return float(i); })},
                                {"a", make_tensor({}, [](int64_t) { return 1.0f; })}});
   save_tensor_file(dir.file("s.safetensors"), dict.get());
@@ -665,7 +630,7 @@ BOOST_AUTO_TEST_CASE(npy_versions_orders_and_ranks) {
 }
 
 BOOST_AUTO_TEST_CASE(npy_header_syntax) {
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   // Accepted: what numpy's literal_eval would accept for these keys.
   const std::pair<std::string, std::vector<int64_t>> good[] = {
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", {2, 3}},
@@ -782,7 +747,7 @@ BOOST_AUTO_TEST_CASE(safetensors_every_dtype) {
 // ---------------------------------------------------------------- lying headers
 
 BOOST_AUTO_TEST_CASE(safetensors_lying_headers) {
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   auto one = [](const std::string& info) { return "{\"w\":{" + info + "}}"; };
   BOOST_TEST(load_error(dir, "s.safetensors", st_with(one(R"("dtype":"F32","shape":[2],"data_offsets":[0,8])"), 8)).empty());
 
@@ -851,7 +816,7 @@ BOOST_AUTO_TEST_CASE(safetensors_lying_headers) {
 }
 
 BOOST_AUTO_TEST_CASE(npz_lying_headers) {
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   Ref dict = make_tensor_dict({{"a", make_tensor({2, 3}, interesting)}, {"b", make_tensor({4}, interesting)}});
   save_tensor_file(dir.file("good.npz"), dict.get());
   const Bytes good = read_file(dir.file("good.npz"));
@@ -946,7 +911,7 @@ BOOST_AUTO_TEST_CASE(damaged_npy) {
 BOOST_AUTO_TEST_CASE(damaged_npz) {
   for (const char* name : {"savez.npz", "savez_compressed.npz", "zip64.npz", "sample_expected.npz"})
     corruption_suite(read_file(data(name)), "x.npz");
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   Ref dict = make_tensor_dict({{"a", make_tensor({2, 3}, interesting)}, {"b", make_tensor({}, interesting)}});
   tensor_io_detail::save_npz(dir.file("z64.npz"), dict.get(), true);
   corruption_suite(read_file(dir.file("z64.npz")), "x.npz");
@@ -954,7 +919,7 @@ BOOST_AUTO_TEST_CASE(damaged_npz) {
 
 BOOST_AUTO_TEST_CASE(damaged_safetensors) {
   corruption_suite(read_file(data("sample.safetensors")), "x.safetensors");
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   Ref dict = make_tensor_dict({{"a", make_tensor({2, 3}, interesting)}, {"b", make_tensor({}, interesting)}});
   save_tensor_file(dir.file("s.safetensors"), dict.get());
   corruption_suite(read_file(dir.file("s.safetensors")), "x.safetensors");
@@ -963,7 +928,7 @@ BOOST_AUTO_TEST_CASE(damaged_safetensors) {
 // ---------------------------------------------------------------- errors
 
 BOOST_AUTO_TEST_CASE(load_errors) {
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   auto f = failure_of([&] { load("weights.txt"); });
   BOOST_TEST_REQUIRE(f.has_value());
   BOOST_TEST(f->message == "load: 'weights.txt': unknown file type (expected .npy, .npz or .safetensors)");
@@ -991,7 +956,7 @@ BOOST_AUTO_TEST_CASE(load_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(save_errors) {
-  TempDir dir;
+  TempDir dir("tvm-tensor-io");
   Ref t = make_tensor({2}, interesting);
   Ref list = Ref::steal(make_list({}));
   auto check = [](std::optional<Failure> f, const std::string& message, int code) {
