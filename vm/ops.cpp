@@ -27,37 +27,6 @@ StrObj* str_obj(Value v) { return as_obj<StrObj>(v); }
 
 std::string quoted(const char* s) { return std::string("'") + s + "'"; }
 
-const char* op_symbol(BinaryOp op) {
-  switch (op) {
-    case BinaryOp::Add: return "+";
-    case BinaryOp::Sub: return "-";
-    case BinaryOp::Mul: return "*";
-    case BinaryOp::Div: return "/";
-    case BinaryOp::FloorDiv: return "//";
-    case BinaryOp::Mod: return "%";
-    case BinaryOp::Pow: return "**";
-    case BinaryOp::MatMul: return "@";
-    case BinaryOp::LShift: return "<<";
-    case BinaryOp::RShift: return ">>";
-    case BinaryOp::And: return "&";
-    case BinaryOp::Or: return "|";
-    case BinaryOp::Xor: return "^";
-  }
-  return "?";
-}
-
-const char* op_symbol(CompareOp op) {
-  switch (op) {
-    case CompareOp::Lt: return "<";
-    case CompareOp::Le: return "<=";
-    case CompareOp::Gt: return ">";
-    case CompareOp::Ge: return ">=";
-    case CompareOp::Eq: return "==";
-    case CompareOp::Ne: return "!=";
-  }
-  return "?";
-}
-
 [[noreturn]] void unsupported(BinaryOp op, Value a, Value b) {
   throw_error(std::string("unsupported operand type(s) for ") + op_symbol(op) + ": " +
               quoted(type_name(a)) + " and " + quoted(type_name(b)));
@@ -630,6 +599,39 @@ bool is_iterable(Value v) {
 
 }  // namespace
 
+// ---------------------------------------------------------------- operator names
+
+const char* op_symbol(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return "+";
+    case BinaryOp::Sub: return "-";
+    case BinaryOp::Mul: return "*";
+    case BinaryOp::Div: return "/";
+    case BinaryOp::FloorDiv: return "//";
+    case BinaryOp::Mod: return "%";
+    case BinaryOp::Pow: return "**";
+    case BinaryOp::MatMul: return "@";
+    case BinaryOp::LShift: return "<<";
+    case BinaryOp::RShift: return ">>";
+    case BinaryOp::And: return "&";
+    case BinaryOp::Or: return "|";
+    case BinaryOp::Xor: return "^";
+  }
+  return "?";
+}
+
+const char* op_symbol(CompareOp op) {
+  switch (op) {
+    case CompareOp::Lt: return "<";
+    case CompareOp::Le: return "<=";
+    case CompareOp::Gt: return ">";
+    case CompareOp::Ge: return ">=";
+    case CompareOp::Eq: return "==";
+    case CompareOp::Ne: return "!=";
+  }
+  return "?";
+}
+
 // ---------------------------------------------------------------- types and truth
 
 const char* type_name(Value v) {
@@ -707,7 +709,10 @@ int64_t int_mul(int64_t a, int64_t b) {
 Value binary_op(BinaryOp op, Value a, Value b) {
   if (int_like(a) && int_like(b)) return int_binary(op, a, b);
   if (a.is_number() && b.is_number()) return float_binary(op, a, b);
-  if (is_tensor(a) || is_tensor(b)) return tensor_binary(op, a, b);
+  if (is_tensor(a) || is_tensor(b)) {
+    Value r = tensor_binary(op, a, b);
+    if (!r.is_undefined()) return r;
+  }
   if (op == BinaryOp::Add && is_sequence(a) && b.is_obj() && a.as_obj()->type == b.as_obj()->type) return concat(a, b);
   if (op == BinaryOp::Mul) {
     if (is_sequence(a) && int_like(b)) return repeat(a, int_of(b));

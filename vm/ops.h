@@ -14,6 +14,10 @@ namespace tvm {
 enum class BinaryOp : uint8_t { Add, Sub, Mul, Div, FloorDiv, Mod, Pow, MatMul, LShift, RShift, And, Or, Xor };
 enum class CompareOp : uint8_t { Lt, Le, Gt, Ge, Eq, Ne };
 
+// The operator as written: "+", "//", "<=".
+const char* op_symbol(BinaryOp op);
+const char* op_symbol(CompareOp op);
+
 // 'int', 'float', 'bool', 'NoneType', 'str', 'list', 'tuple', 'dict', 'range', 'function',
 // 'builtin', 'module', 'tensor', ... — what type(x) returns and messages name.
 const char* type_name(Value v);

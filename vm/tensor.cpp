@@ -3,9 +3,10 @@
 // A tensor is one block: the TensorObj header in the first kHeader bytes, its data after it,
 // 64-byte aligned. Blocks come in size classes — multiples of 64 bytes up to 1 KiB, then four
 // classes per power of two (at most 25% slack) — and a freed block goes onto its thread's free
-// list for its class, so the next tensor of a similar size reuses it without calling malloc.
-// A thread keeps at most kMaxCachedBytes in free blocks; past that, and for blocks above the
-// largest class, memory goes straight back to the system.
+// list for its class, so the next tensor of a similar size reuses it without allocating.
+// Blocks come from and go back to the CPU device's allocator (vm/device.h). A thread keeps at
+// most kMaxCachedBytes in free blocks; past that, and for blocks above the largest class,
+// memory goes straight back to the device.
 #include "tensor.h"
 
 #include <cstdlib>

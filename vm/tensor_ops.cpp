@@ -7,6 +7,7 @@
 #include "tensor_ops.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -320,7 +321,6 @@ Value matmul(const TensorObj* a, const TensorObj* b) {
     return r.release();
   }
   // Batched: each output matrix's operands found through the broadcast batch index.
-  Dims bd = batch;
   int64_t ast[kMaxRank], bst[kMaxRank];
   {
     int64_t acc = m * ka;
@@ -350,7 +350,7 @@ Value matmul(const TensorObj* a, const TensorObj* b) {
       bo += idx[i] * bst[i];
     }
     k.gemm(false, false, m, n, ka, a->data + ao, ka, b->data + bo, n, 0.f, r->data + j * m * n, n, 1, 0, 0, 0);
-    for (int i = bd.n - 1; i >= 0 && ++idx[i] == bd.d[i]; --i) idx[i] = 0;
+    for (int i = batch.n - 1; i >= 0 && ++idx[i] == batch.d[i]; --i) idx[i] = 0;
   }
   return r.release();
 }
@@ -652,7 +652,7 @@ Value bi_transpose(VM&, const CallArgs& a) {
   const TensorObj* x = tensor_arg(a.pos[0], "transpose");
   int d0 = norm_axis(int_arg(a.pos[1]), x->ndim, "transpose");
   int d1 = norm_axis(int_arg(a.pos[2]), x->ndim, "transpose");
-  if (x->ndim == 0) return Value::object((incref(const_cast<TensorObj*>(x)), x));
+  if (x->ndim == 0) return reshaped(x, Dims());  // transposing a scalar: itself
   return transposed(x, d0, d1);
 }
 
@@ -973,25 +973,29 @@ const BuiltinDef* tensor_method(std::string_view name) {
   return i < 0 ? nullptr : &builtins()[size_t(i)];
 }
 
+// The operator quoted as shape errors name it ("'+': shapes ..."), made once per operator.
+template <typename Op, size_t N>
+const char* quoted_symbol(Op op) {
+  static const auto names = [] {
+    std::array<std::string, N> n;
+    for (size_t i = 0; i < N; ++i) n[i] = std::string("'") + op_symbol(Op(i)) + "'";
+    return n;
+  }();
+  return names[size_t(op)].c_str();
+}
+
 Value tensor_binary(BinaryOp op, Value a, Value b) {
-  auto unsupported = [&]() -> Value {
-    static const char* const symbols[] = {"+", "-", "*", "/", "//", "%", "**", "@", "<<", ">>", "&", "|", "^"};
-    throw_error(std::string("unsupported operand type(s) for ") + symbols[int(op)] + ": " + quoted(type_name(a)) +
-                " and " + quoted(type_name(b)));
-  };
   if (op == BinaryOp::MatMul) {
-    if (!is_tensor(a) || !is_tensor(b)) return unsupported();
+    if (!is_tensor(a) || !is_tensor(b)) return Value::undefined();
     return matmul(as_tensor(a), as_tensor(b));
   }
-  if (op >= BinaryOp::LShift || !tensor_or_number(a) || !tensor_or_number(b)) return unsupported();
-  static const char* const names[] = {"'+'", "'-'", "'*'", "'/'", "'//'", "'%'", "'**'"};
-  return elementwise(binary_kind(op), a, b, names[int(op)]);
+  if (op >= BinaryOp::LShift || !tensor_or_number(a) || !tensor_or_number(b)) return Value::undefined();
+  return elementwise(binary_kind(op), a, b, quoted_symbol<BinaryOp, size_t(BinaryOp::Xor) + 1>(op));
 }
 
 Value tensor_compare(CompareOp op, Value a, Value b) {
   if (!tensor_or_number(a) || !tensor_or_number(b)) return Value::undefined();
-  static const char* const names[] = {"'<'", "'<='", "'>'", "'>='", "'=='", "'!='"};
-  return elementwise(compare_kind(op), a, b, names[int(op)]);
+  return elementwise(compare_kind(op), a, b, quoted_symbol<CompareOp, size_t(CompareOp::Ne) + 1>(op));
 }
 
 Value tensor_unary(UnaryKind op, const TensorObj* x) {

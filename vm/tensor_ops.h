@@ -22,7 +22,8 @@ std::span<const BuiltinDef> tensor_builtin_rows();
 // The tensor method `name` (`x.sum(axis=1)` is `sum(x, axis=1)`): a builtin's row, or null.
 const BuiltinDef* tensor_method(std::string_view name);
 
-// Operators, for ops.cpp: at least one operand is a tensor.
+// Operators, for ops.cpp: at least one operand is a tensor. Undefined when the operator does
+// not apply to these operands (the caller then reports them as Python does).
 Value tensor_binary(BinaryOp op, Value a, Value b);
 // Elementwise comparison of a tensor with a tensor or number; Undefined when the other
 // operand is neither (the caller then applies Python's rules).

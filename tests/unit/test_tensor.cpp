@@ -168,6 +168,31 @@ BOOST_AUTO_TEST_CASE(ambiguous_truth_in_conditions_is_an_error_and_leaks_nothing
   BOOST_TEST(run("x = ones(1)\nif x < 2:\n    print('yes')\n").out == "yes\n");
 }
 
+// Messages of argument checks that the torch-generated golden programs do not reach.
+BOOST_AUTO_TEST_CASE(argument_errors) {
+  auto err = [](const char* src) { return first_line(run(src).err); };
+  BOOST_TEST(err("unsqueeze(ones(2))") == "t.tl:1:1: runtime error: unsqueeze() missing required argument 'dim'");
+  BOOST_TEST(err("arange(0, 5, float('nan'))") == "t.tl:1:1: runtime error: arange: start, stop and step must be finite");
+  BOOST_TEST(err("arange(0, 5, 0)") == "t.tl:1:1: runtime error: arange: step must be nonzero");
+  BOOST_TEST(err("sum([1, 2], 0, True)") == "t.tl:1:1: runtime error: sum() takes at most 2 arguments (3 given)");
+  BOOST_TEST(err("sum([1, 2], axis=0)") == "t.tl:1:1: runtime error: sum() of a non-tensor takes no axis or keepdims");
+  BOOST_TEST(err("max(ones(2), ones(2), keepdim=True)") ==
+             "t.tl:1:1: runtime error: max() of two tensors takes no keyword argument 'keepdim'");
+  BOOST_TEST(err("clamp(ones(2))") == "t.tl:1:1: runtime error: clamp: at least one of min and max must be given");
+  BOOST_TEST(err("x = ones(2) + [1]") == "t.tl:1:5: runtime error: unsupported operand type(s) for +: 'tensor' and 'list'");
+  BOOST_TEST(err("x = ones(2) @ 2") == "t.tl:1:5: runtime error: unsupported operand type(s) for @: 'tensor' and 'int'");
+  BOOST_TEST(err("x = ones(2, 3) < ones(4)") == "t.tl:1:5: runtime error: '<': shapes (2, 3) and (4,) cannot be broadcast");
+  BOOST_TEST(err("x = ones(2)[0, 0]") == "t.tl:1:5: runtime error: too many indices for a tensor of rank 1");
+  BOOST_TEST(err("len(tensor(1.))") == "t.tl:1:1: runtime error: len() of a 0-d tensor");
+  BOOST_TEST(err("for r in tensor(1.):\n    pass") == "t.tl:1:1: runtime error: iteration over a 0-d tensor");
+  BOOST_TEST(err("x = f'{ones(2):.2f}'") == "t.tl:1:8: runtime error: unsupported format string passed to tensor.__format__");
+}
+
+BOOST_AUTO_TEST_CASE(clamp_takes_lo_and_hi_as_language_md_names_them) {
+  BOOST_TEST(run("print(clamp(tensor([-2., 0.5, 3.]), lo=0, hi=1))").out == "tensor([0.0000, 0.5000, 1.0000])\n");
+  BOOST_TEST(run("print(clamp(tensor([-2., 0.5, 3.]), max=1))").out == "tensor([-2.0000,  0.5000,  1.0000])\n");
+}
+
 BOOST_AUTO_TEST_CASE(reversed_flips_the_first_dimension_as_torch) {
   BOOST_TEST(run("x = tensor([[1., 2.], [3., 4.]])\nprint(reversed(x))\nprint([r.tolist() for r in reversed(x)])").out ==
              "tensor([[3., 4.],\n        [1., 2.]])\n[[3.0, 4.0], [1.0, 2.0]]\n");
