@@ -30,6 +30,7 @@ class Emitter {
 
   CodeObj* emit_module_body(Module& m) {
     code_->name = "<module>";
+    code_->ast = &m;
     emit_block(m.body);
     emit(Op::LOAD_NONE);
     emit(Op::RETURN);
@@ -38,6 +39,7 @@ class Emitter {
 
   CodeObj* emit_function_body(FunctionDef& f) {
     code_->name = f.name;
+    code_->ast = &f;
     cur_ = f.loc;
     setup_frame(f);
     emit_block(f.body);
@@ -50,6 +52,7 @@ class Emitter {
   CodeObj* emit_comprehension_body(CompExpr& c) {
     FunctionDef& f = *c.scope;
     code_->name = f.name;
+    code_->ast = &c;
     cur_ = c.loc;
     setup_frame(f);
     code_->nparams = 1;
@@ -945,12 +948,14 @@ CodeObj* emit_module(ast::Module& m, ModuleObj* module, Diagnostics& diag) {
   return code;
 }
 
-CodeObj* compile_source(const SourceFile& src, ModuleObj* module, Diagnostics& diag) {
+CodeObj* compile_source(const SourceFile& src, ModuleObj* module, Diagnostics& diag, std::unique_ptr<ast::Module>* keep_ast) {
   std::unique_ptr<ast::Module> m = parse_module(src, diag);
   if (diag.has_errors()) return nullptr;
   resolve(*m, diag);
   if (diag.has_errors()) return nullptr;
-  return emit_module(*m, module, diag);
+  CodeObj* code = emit_module(*m, module, diag);
+  if (code && keep_ast) *keep_ast = std::move(m);
+  return code;
 }
 
 // ---------------------------------------------------------------- disassembler

@@ -1,6 +1,8 @@
 // The stack-bytecode back end: a resolved AST becomes CodeObjs for the stack VM.
 #pragma once
 
+#include <memory>
+
 #include "ast.h"
 #include "diag.h"
 #include "../vm/code.h"
@@ -13,8 +15,10 @@ namespace tvm {
 CodeObj* emit_module(ast::Module& m, ModuleObj* module, Diagnostics& diag);
 
 // Parses, resolves and compiles one source file for `module`: the whole front end.
-// Returns a new reference, or null when diag has errors.
-CodeObj* compile_source(const SourceFile& src, ModuleObj* module, Diagnostics& diag);
+// Returns a new reference, or null when diag has errors. With keep_ast, the resolved tree is
+// handed to the caller (the packager compiles it again); every CodeObj's `ast` points into it.
+CodeObj* compile_source(const SourceFile& src, ModuleObj* module, Diagnostics& diag,
+                        std::unique_ptr<ast::Module>* keep_ast = nullptr);
 
 // The bytecode listing of `code` and every function nested in it, with source lines.
 std::string disassemble(const CodeObj* code, const SourceFile* src, const ModuleObj* module);

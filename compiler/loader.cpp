@@ -32,9 +32,9 @@ std::string dir_of(const std::string& path) {
 }
 
 // Compiles src into module; compile errors become a ProgramError holding every diagnostic.
-CodeObj* compile_or_throw(const SourceFile& src, ModuleObj* module) {
+CodeObj* compile_or_throw(const SourceFile& src, ModuleObj* module, std::unique_ptr<ast::Module>* keep_ast) {
   Diagnostics diag(src);
-  CodeObj* code = compile_source(src, module, diag);
+  CodeObj* code = compile_source(src, module, diag, keep_ast);
   if (!code) {
     std::string text;
     for (const Diagnostic& d : diag.errors()) text += diag.format(d);
@@ -72,18 +72,20 @@ std::vector<std::string> default_search_path() {
 }
 
 void install_importer(StackVM& vm, const LoaderOptions& options) {
-  vm.importer = [search = options.search_path](StackVM& vm, const std::string& name, const std::string& from) -> ModuleObj* {
+  vm.importer = [search = options.search_path, keep = options.keep](StackVM& vm, const std::string& name, const std::string& from) -> ModuleObj* {
     std::vector<std::string> dirs{dir_of(from)};
     dirs.insert(dirs.end(), search.begin(), search.end());
     for (const std::string& dir : dirs) {
       std::string path = (fs::path(dir) / (name + ".tl")).string();
       std::string text;
       if (!read_file(path, text)) continue;
-      SourceFile src(path, std::move(text));
+      auto src = std::make_unique<SourceFile>(path, std::move(text));
       ModuleObj* m = new_module(name, path, name);
       // Registered before it runs: a circular import sees the partly initialised module.
       vm.modules[name] = m;
-      CodeObj* code = compile_or_throw(src, m);
+      std::unique_ptr<ast::Module> tree;
+      CodeObj* code = compile_or_throw(*src, m, keep ? &tree : nullptr);
+      if (keep) keep->push_back({name, std::move(src), std::move(tree)});
       Ref hold = Ref::steal(Value::object(code));
       vm.run_module(m, code);
       incref(m);
@@ -94,11 +96,14 @@ void install_importer(StackVM& vm, const LoaderOptions& options) {
 }
 
 int run_main(StackVM& vm, const std::string& filename, std::string source, const LoaderOptions& options) {
-  SourceFile src(filename, std::move(source));
-  ModuleObj* m = new_module("__main__", filename, "__main__");
-  vm.modules["__main__"] = m;
+  auto owned_src = std::make_unique<SourceFile>(filename, std::move(source));
+  const SourceFile& src = *owned_src;
+  ModuleObj* m = new_module(options.main_name, filename, options.main_name);
+  vm.modules[options.main_name] = m;
   Diagnostics diag(src);
-  CodeObj* code = compile_source(src, m, diag);
+  std::unique_ptr<ast::Module> tree;
+  CodeObj* code = compile_source(src, m, diag, options.keep ? &tree : nullptr);
+  if (code && options.keep) options.keep->push_back({options.main_name, std::move(owned_src), std::move(tree)});
   if (!code) {
     std::fflush(stdout);
     diag.print();

@@ -3,16 +3,32 @@
 // the installed stdlib, and runs once.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "../vm/stack_vm.h"
+#include "ast.h"
+#include "diag.h"
 
 namespace tvm {
+
+// A module the loader compiled, kept for the packager: its source and resolved tree (the
+// CodeObjs' `ast` pointers point into `ast`).
+struct LoadedModule {
+  std::string name;  // "__main__" for the script
+  std::unique_ptr<SourceFile> source;
+  std::unique_ptr<ast::Module> ast;
+};
 
 struct LoaderOptions {
   std::vector<std::string> search_path;  // $TVM_PATH's directories, then the stdlib's
   bool disasm = false;                   // print the bytecode instead of running
+  // When set, every module compiled (the script and each import, in load order) is kept here.
+  std::vector<LoadedModule>* keep = nullptr;
+  // The main module's __name__ and module name: "__main__" under tvm-run, the file's stem
+  // under tvm-pack (LANGUAGE.md section 9).
+  std::string main_name = "__main__";
 };
 
 // Installs the importer on vm. The directories of TVM_PATH and the stdlib are read once.

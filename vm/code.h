@@ -1,11 +1,15 @@
-// A chunk of stack bytecode: instructions, a line table and a constant pool (clox's Chunk),
-// plus the frame layout and annotations of the function it implements.
+// A chunk of bytecode: instructions, a line table and a constant pool (clox's Chunk), plus the
+// frame layout and annotations of the function it implements. The same object carries stack
+// bytecode (the interpreter's, `code`) or register bytecode (a package's, `rcode`): a
+// FunctionObj, argument binding and annotations work the same for both.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "fused.h"
 #include "object.h"
+#include "reg_opcodes.h"
 
 namespace tvm {
 
@@ -49,6 +53,17 @@ struct CodeObj : Obj {
   // in a call; the return annotation is checked against the bindings the arguments made.
   std::vector<std::string> dim_names;
   bool keep_dim_bindings = false;  // CHECK_ARGS leaves its bindings for CHECK_RETURN
+
+  // Register bytecode (vm/reg_opcodes.h), when is_register. nregs counts every register a
+  // frame uses, the call blocks at the top included; locs has one entry per instruction.
+  bool is_register = false;
+  std::vector<RInstr> rcode;
+  int nregs = 0;
+  std::vector<KernelDesc> kernels;   // KCALL's descriptors
+  // The front end's node this code was compiled from (an ast::FunctionDef, ast::CompExpr or ast::Module), for
+  // the packager's compiler; null in a loaded package. Not owned.
+  const void* ast = nullptr;
+
   CodeObj() : Obj(ObjType::Code) {}
 };
 

@@ -25,8 +25,10 @@ enum class ObjType : uint8_t {
 
 struct Obj {
   static constexpr uint32_t kImmortal = 0x80000000u;
+  static constexpr uint8_t kFrozen = 1;  // a package's frozen list/dict/cell (vm/program.h)
   uint32_t refcount = 1;
   ObjType type;
+  uint8_t flags = 0;
   explicit Obj(ObjType t) : type(t) {}
   Obj(const Obj&) = delete;
   Obj& operator=(const Obj&) = delete;
