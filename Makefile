@@ -54,9 +54,12 @@ FRONT_GEN   := $(GEN)/parser.cpp $(GEN)/lexer.cpp
 UNIT_SRCS   := $(wildcard tests/unit/*.cpp)
 
 RT_OBJS     := $(RT_SRCS:%.cpp=$(OBJ)/%.o)
+# The shared runtime's objects: the same sources built position-independent.
+RT_PIC_OBJS := $(RT_SRCS:%.cpp=$(BUILD)/obj-pic/%.o)
 FRONT_OBJS  := $(FRONT_SRCS:%.cpp=$(OBJ)/%.o) $(OBJ)/gen/parser.o $(OBJ)/gen/lexer.o
 UNIT_OBJS   := $(UNIT_SRCS:%.cpp=$(OBJ)/%.o)
 MAIN_OBJ    := $(OBJ)/vm/main.o
+PACK_OBJ    := $(OBJ)/packager/main.o
 
 STDLIB_SRCS := $(wildcard stdlib/*.tl)
 STDLIB_OUT  := $(STDLIB_SRCS:stdlib/%=$(BUILD)/share/tvm/stdlib/%)
@@ -65,7 +68,7 @@ MANPAGES    := $(wildcard man/*.[1-9])
 .PHONY: all test unit programs lint test-asan demo bench install deps clean
 .DELETE_ON_ERROR:
 
-all: $(BIN)/tvm-run $(STDLIB_OUT)
+all: $(BIN)/tvm-run $(BIN)/tvm-pack $(LIB)/libtvmrt.a $(LIB)/libtvmrt.so $(STDLIB_OUT)
 
 $(GEN)/parser.cpp $(GEN)/parser.hpp &: compiler/parser.y | $(GEN)
 	$(BISON) -Wall -Werror -o $(GEN)/parser.cpp --header=$(GEN)/parser.hpp $<
@@ -78,6 +81,9 @@ $(FRONT_SRCS:%.cpp=$(OBJ)/%.o) $(OBJ)/gen/lexer.o: $(GEN)/parser.hpp
 $(OBJ)/%.o: %.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
+$(BUILD)/obj-pic/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) -fPIC -c -o $@ $<
 $(OBJ)/gen/%.o: $(GEN)/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(ALL_CXXFLAGS) -Wno-sign-compare -Wno-unused-function -c -o $@ $<
@@ -85,6 +91,9 @@ $(OBJ)/gen/%.o: $(GEN)/%.cpp
 $(LIB)/libtvmrt.a: $(RT_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
+$(LIB)/libtvmrt.so: $(RT_PIC_OBJS)
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_LDFLAGS) -shared -Wl,-soname,libtvmrt.so -o $@ $^ $(LDLIBS)
 $(LIB)/libtvmfront.a: $(FRONT_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
@@ -92,6 +101,21 @@ $(LIB)/libtvmfront.a: $(FRONT_OBJS)
 $(BIN)/tvm-run: $(MAIN_OBJ) $(LIB)/libtvmfront.a $(LIB)/libtvmrt.a
 	@mkdir -p $(@D)
 	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/tvm-pack: $(PACK_OBJ) $(LIB)/libtvmfront.a $(LIB)/libtvmrt.a
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The C API's test: a C program that links libtvmrt alone (static, and the shared library),
+# proving the runtime needs nothing of compiler/.
+$(BIN)/capi-test: tests/capi/capi_test.c vm/include/tvm.h $(LIB)/libtvmrt.a
+	@mkdir -p $(@D)
+	$(CC) $(OPT) -std=c99 -Wall -Wextra -Ivm/include $(if $(filter 1,$(SAN)),-fsanitize=address,undefined) \
+	  -o $@ tests/capi/capi_test.c $(LIB)/libtvmrt.a $(ALL_LDFLAGS) -lstdc++ -lpthread $(LDLIBS)
+$(BIN)/capi-test-shared: tests/capi/capi_test.c vm/include/tvm.h $(LIB)/libtvmrt.so
+	@mkdir -p $(@D)
+	$(CC) $(OPT) -std=c99 -Wall -Wextra -Ivm/include -o $@ tests/capi/capi_test.c -L$(LIB) -ltvmrt \
+	  -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
 
 $(BIN)/unit-tests: $(UNIT_OBJS) $(LIB)/libtvmfront.a $(LIB)/libtvmrt.a
 	@mkdir -p $(@D)
@@ -114,14 +138,17 @@ test: deps
 unit: $(BIN)/unit-tests
 	$(BIN)/unit-tests --log_level=test_suite --report_level=short
 
-# Golden programs, CLI checks, then generated programs (fixed seeds) whose output must equal
-# python3's (tests/gen_programs.py; the packaged runs join this comparison with tvm-pack).
+# Golden programs interpreted and packaged, CLI checks, the C API (static and shared, 8
+# threads on one package), then generated programs (fixed seeds) whose output must equal
+# python3's interpreted and the interpreter's packaged (tests/gen_programs.py).
 GEN_PROGRAMS ?= 300
-programs: all
+programs: all $(BIN)/capi-test $(BIN)/capi-test-shared
 	tests/run_programs.sh $(BIN)/tvm-run
+	tests/run_programs.sh --pack $(BIN)/tvm-pack $(BIN)/tvm-run
 	tests/cli.sh $(BIN)
-	tests/diff_programs.sh $(BIN)/tvm-run 0 $(GEN_PROGRAMS)
-	tests/diff_programs.sh --tensors $(BIN)/tvm-run 0 50
+	tests/capi.sh $(BIN)
+	tests/diff_programs.sh --pack $(BIN)/tvm-pack $(BIN)/tvm-run 0 $(GEN_PROGRAMS)
+	tests/diff_programs.sh --tensors --pack $(BIN)/tvm-pack $(BIN)/tvm-run 0 50
 
 lint:
 	@for m in $(MANPAGES); do \
@@ -154,7 +181,11 @@ bench: deps
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tvm/stdlib \
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
-	install -m 755 $(BIN)/tvm-run $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BIN)/tvm-run $(BIN)/tvm-pack $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIB)/libtvmrt.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB)/libtvmrt.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 vm/include/tvm.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(STDLIB_SRCS) $(DESTDIR)$(PREFIX)/share/tvm/stdlib/
 	for m in $(MANPAGES); do \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
@@ -173,4 +204,4 @@ deps:
 clean:
 	rm -rf build build-asan
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-pic -name '*.d' 2>/dev/null)

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Runs the golden TL programs in tests/programs against a tvm-run binary.
 #
-# usage: tests/run_programs.sh TVM_RUN [EXTRA_ARGS...]
+# usage: tests/run_programs.sh [--pack TVM_PACK] TVM_RUN [EXTRA_ARGS...]
 #
 # For every tests/programs/NAME.tl whose name does not start with `_`, runs
 #   cd tests/programs && TVM_PATH=$PWD/modules timeout 20 TVM_RUN EXTRA_ARGS... NAME.tl
-# and checks it:
+# or, with --pack, packs it first and runs the package (LANGUAGE.md: every program prints the
+# same both ways):
+#   TVM_PACK --script NAME.tl -o TMP/NAME.pkg && TVM_RUN EXTRA_ARGS... TMP/NAME.pkg
+# (--script: a program that defines `forward` is still packed as the whole script)
+# (a program that does not pack is judged by tvm-pack's exit code and stderr: compile errors
+# are reported at pack time), and checks it:
 #   * NAME.err exists: line 1 is the expected exit code, line 2 the expected first line of
 #     stderr; if NAME.out exists too, stdout must equal it.
 #   * otherwise stdout must equal NAME.out and the exit code must be 0.
@@ -14,8 +19,14 @@
 # TESTS_FILTER, if set, is a grep -E regex: only programs whose NAME matches it run.
 set -u
 
+tvm_pack=""
+if [ "${1:-}" = "--pack" ]; then
+    tvm_pack=${2:?usage: $0 [--pack TVM_PACK] TVM_RUN [EXTRA_ARGS...]}
+    shift 2
+    case $tvm_pack in /*) ;; *) tvm_pack=$PWD/$tvm_pack ;; esac
+fi
 if [ $# -lt 1 ]; then
-    echo "usage: $0 TVM_RUN [EXTRA_ARGS...]" >&2
+    echo "usage: $0 [--pack TVM_PACK] TVM_RUN [EXTRA_ARGS...]" >&2
     exit 2
 fi
 
@@ -76,9 +87,20 @@ for tl in *.tl; do
 
     out=$tmp/$name.stdout
     err=$tmp/$name.stderr
-    TVM_PATH=$programs/modules timeout -k 5 20 "$tvm_run" ${extra[@]+"${extra[@]}"} "$tl" \
-        >"$out" 2>"$err" </dev/null
-    rc=$?
+    if [ -n "$tvm_pack" ]; then
+        TVM_PATH=$programs/modules timeout -k 5 20 "$tvm_pack" --script "$tl" -o "$tmp/$name.pkg" \
+            >"$out" 2>"$err" </dev/null
+        rc=$?
+        if [ $rc -eq 0 ]; then
+            TVM_PATH=$programs/modules timeout -k 5 20 "$tvm_run" ${extra[@]+"${extra[@]}"} "$tmp/$name.pkg" \
+                >"$out" 2>"$err" </dev/null
+            rc=$?
+        fi
+    else
+        TVM_PATH=$programs/modules timeout -k 5 20 "$tvm_run" ${extra[@]+"${extra[@]}"} "$tl" \
+            >"$out" 2>"$err" </dev/null
+        rc=$?
+    fi
 
     if [ $rc -eq 124 ]; then
         fail "$name" "timed out after 20 s" "$err"

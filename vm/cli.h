@@ -24,15 +24,22 @@ class Args {
 
   // Parses argv. Flags stop at the first operand (or `--`); everything from there on is kept
   // as operands, so a script's own arguments pass through untouched.
-  void parse(int argc, char** argv) {
-    int i = 1;
-    for (; i < argc; ++i) {
+  void parse(int argc, char** argv) { parse(std::vector<std::string>(argv + 1, argv + argc), false); }
+  // Parses a list of arguments; with `interleaved`, flags may also follow operands (tvm-pack
+  // model.tl -o model.pkg; tvm-run model.pkg --input x=x.npy) and only `--` ends them.
+  void parse(const std::vector<std::string>& argv, bool interleaved) {
+    size_t i = 0;
+    for (; i < argv.size(); ++i) {
       std::string_view a = argv[i];
       if (a == "--") {
         ++i;
         break;
       }
-      if (a.size() < 2 || a[0] != '-' ) break;  // an operand ("-" alone is stdin)
+      if (a.size() < 2 || a[0] != '-') {  // an operand ("-" alone is stdin)
+        if (!interleaved) break;
+        operands_.emplace_back(a);
+        continue;
+      }
       std::string name(a), value;
       bool has_value = false;
       if (size_t eq = a.find('='); eq != std::string_view::npos && a.rfind("--", 0) == 0) {
@@ -43,14 +50,14 @@ class Args {
       const Flag* f = find(name);
       if (!f) usage_error("unknown option '" + name + "'");
       if (f->takes_value && !has_value) {
-        if (i + 1 >= argc) usage_error("option '" + name + "' needs a value");
+        if (i + 1 >= argv.size()) usage_error("option '" + name + "' needs a value");
         value = argv[++i];
       } else if (!f->takes_value && has_value) {
         usage_error("option '" + name + "' takes no value");
       }
       given_.push_back({f->name, value});
     }
-    for (; i < argc; ++i) operands_.emplace_back(argv[i]);
+    for (; i < argv.size(); ++i) operands_.emplace_back(argv[i]);
   }
 
   bool has(std::string_view name) const {
@@ -65,6 +72,12 @@ class Args {
     return out;
   }
   const std::vector<std::string>& operands() const { return operands_; }
+  // The value of a flag given at most once ("" when absent); given twice is a usage error.
+  std::string value(std::string_view name) const {
+    std::vector<std::string> v = values(name);
+    if (v.size() > 1) usage_error("option '" + std::string(name) + "' given more than once");
+    return v.empty() ? std::string() : v[0];
+  }
 
   void print_help() const {
     std::printf("usage: %s\n\noptions:\n", usage_);

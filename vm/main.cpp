@@ -1,4 +1,4 @@
-// tvm-run: runs a TL script on the stack VM.
+// tvm-run: runs a TL script on the stack VM, or a package (tvm-pack's output) on the register VM.
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,8 +11,10 @@
 #include <sstream>
 
 #include "../compiler/loader.h"
+#include "../packager/pkg_code.h"
 #include "cli.h"
 #include "error.h"
+#include "run_package.h"
 #include "stack_vm.h"
 
 using namespace tvm;
@@ -29,11 +31,18 @@ bool read_all(std::istream& in, std::string& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  cli::Args args("tvm-run",
-                 {{"--disasm", false, "print the stack bytecode with source lines instead of running"},
-                  {"--help", false, "show this help"},
-                  {"--version", false, "show the version"}},
-                 "tvm-run [--disasm] SCRIPT.tl|- [ARGS...]");
+  std::vector<cli::Flag> flags{
+      {"--disasm", false, "print the bytecode (a package: its manifest and register code) instead of running"},
+      {"--input", true, "NAME=VALUE: a package input: a .npy/.npz/.safetensors file or a number (repeatable)"},
+      {"--random", false, "random tensors of the declared shapes for the package inputs not given"},
+      {"--dim", true, "NAME=SIZE: a symbolic dimension's size for --random (repeatable)"},
+      {"-o", true, "write the package's result to a .npy file (a tuple: .npz)"},
+      {"--bench", true, "N: time N calls of the package's entry after a warm-up"},
+      {"--device", true, "cpu, cuda or auto (the default): where the package's tensor work runs"},
+      {"--help", false, "show this help"},
+      {"--version", false, "show the version"}};
+  const char* usage = "tvm-run [--disasm] SCRIPT.tl|- [ARGS...]\n       tvm-run [OPTIONS] MODEL.pkg [OPTIONS]";
+  cli::Args args("tvm-run", flags, usage);
   args.parse(argc, argv);
   if (args.has("--help")) {
     args.print_help();
@@ -44,6 +53,47 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (args.operands().empty()) args.usage_error("no script given");
+
+  // A package: the options may also follow it.
+  if (pkg::looks_like_package(args.operands()[0])) {
+    cli::Args more("tvm-run", flags, usage);
+    more.parse(std::vector<std::string>(args.operands().begin() + 1, args.operands().end()), true);
+    if (!more.operands().empty()) more.usage_error("unexpected argument '" + more.operands()[0] + "' after the package");
+    RunOptions options;
+    for (const cli::Args* a : {&args, &more}) {
+      for (auto& v : a->values("--input")) options.inputs.push_back(v);
+      for (auto& v : a->values("--dim")) options.dims.push_back(v);
+      options.random = options.random || a->has("--random");
+      options.disasm = options.disasm || a->has("--disasm");
+      if (a->has("-o")) options.output = a->value("-o");
+      if (a->has("--device")) options.device = a->value("--device");
+      if (a->has("--bench")) {
+        std::string n = a->value("--bench");
+        char* end = nullptr;
+        long v = std::strtol(n.c_str(), &end, 10);
+        if (n.empty() || *end != '\0' || v < 1) a->usage_error("--bench needs a number of calls >= 1, got '" + n + "'");
+        options.bench = v;
+      }
+    }
+    if (options.device != "cpu" && options.device != "cuda" && options.device != "auto")
+      args.usage_error("--device must be cpu, cuda or auto, got '" + options.device + "'");
+    static char pkgbuf[1 << 16];
+    if (!isatty(STDOUT_FILENO)) std::setvbuf(stdout, pkgbuf, _IOFBF, sizeof pkgbuf);
+    int rc = run_package(args.operands()[0], options);
+    std::fflush(stdout);
+    collect_cycles();
+    return rc;
+  }
+  for (const char* f : {"--input", "--random", "--dim", "-o", "--bench"})
+    if (args.has(f)) args.usage_error(std::string(f) + " is for packages; '" + args.operands()[0] + "' is a script");
+  if (args.has("--device")) {
+    std::string d = args.value("--device");
+    if (d != "cpu" && d != "cuda" && d != "auto") args.usage_error("--device must be cpu, cuda or auto, got '" + d + "'");
+    if (d == "cuda") {
+      std::fprintf(stderr, "tvm-run: --device cuda: this build has no CUDA device (the GPU plugin is not available)\n");
+      return kExitDevice;
+    }
+  }
 
   const std::string& script = args.operands()[0];
   std::string source;

@@ -49,6 +49,9 @@ struct Program {
   std::vector<std::pair<std::string, std::string>> sources;
   // Aligned storage for the weights (tensor data points into it).
   std::shared_ptr<void> weight_storage;
+  // A Program built at pack time (compiler/pack.h) holds its pack-time objects by ordinary
+  // references instead (they are not immortal, and `objects` is empty).
+  std::vector<Ref> holds;
 
   Program() = default;
   Program(const Program&) = delete;
@@ -65,5 +68,12 @@ void freeze_value(Value v, const std::string& name);
 inline void check_not_frozen(const Obj* o) {
   if (o->flags & Obj::kFrozen) frozen_error(o);
 }
+// The name o was frozen under, or null when it has none: what the package writer records
+// (packager/pkg_code.cpp).
+const std::string* frozen_name(const Obj* o);
+// Marks o alone frozen under `name` (no walk; "" sets the flag and records no name): how a
+// loaded package gets back each object's flag and name as they were packed. The Program
+// owning o forgets the name when it frees o.
+void freeze_object(Obj* o, const std::string& name);
 
 }  // namespace tvm

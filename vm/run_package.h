@@ -1,0 +1,43 @@
+// `tvm-run model.pkg`: the standalone runner's work, apart from flag parsing (vm/main.cpp), so
+// that tvm-run, tvm-pack --disasm and the tests share it.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "program.h"
+
+namespace tvm {
+
+struct RunOptions {
+  std::vector<std::string> inputs;  // "NAME=VALUE": VALUE a .npy/.npz/.safetensors file or a literal
+  bool random = false;              // random tensors of the declared shapes for inputs not given
+  std::vector<std::string> dims;    // "B=32": binds a symbolic dimension for --random
+  std::string output;               // -o: write the result to .npy (a tensor) or .npz (a tuple)
+  long bench = 0;                   // --bench N: time N calls after a warm-up
+  std::string device = "auto";      // cpu | cuda | auto
+  bool disasm = false;              // print the manifest and the register code
+};
+
+// Loads, verifies and runs the package at `path` as RunOptions say; prints the result or the
+// error and returns the exit code (DESIGN.md: 1 program error, 2 usage or inputs, 3 the file,
+// 4 the device).
+int run_package(const std::string& path, const RunOptions& options);
+
+// The manifest and every code object's register listing (what --disasm prints).
+std::string describe_program(const Program& program);
+
+// "x: Tensor[B, 512], k: int": what a function package expects, for messages and --disasm.
+std::string describe_inputs(const Manifest& manifest);
+// "forward(x: Tensor[B, 512]) -> Tensor[B, 2]".
+std::string describe_signature(const Manifest& manifest);
+
+// Checks n values against a function package's inputs before a call: "" when they fit, else
+// the reason ("missing input 'x'", "input 'x': expected Tensor[B, 512], got Tensor[1, 256]").
+// `bound` (manifest.dim_names.size() entries, -1 = unbound) gets the named dimensions' sizes.
+std::string check_inputs(const Manifest& manifest, const Value* values, size_t n, int64_t* bound);
+// One input: "" or the reason.
+std::string check_input(const Manifest::Input& input, Value v, int64_t* bound);
+
+}  // namespace tvm
