@@ -173,6 +173,14 @@ demo: deps
 	@echo '$$ cd examples/pytorch_weights && tvm-run mlp_weights.tl    # PyTorch printed:' \
 	  "$$(cat examples/pytorch_weights/expected.txt)"
 	@cd examples/pytorch_weights && $(abspath $(BIN))/tvm-run mlp_weights.tl
+	@echo '$$ tvm-pack examples/mlp_model.tl -o $(BUILD)/mlp.pkg'
+	@$(BIN)/tvm-pack examples/mlp_model.tl -o $(BUILD)/mlp.pkg
+	@echo '$$ tvm-run --disasm $(BUILD)/mlp.pkg'
+	@$(BIN)/tvm-run --disasm $(BUILD)/mlp.pkg | sed -n '1,/RETURN/p'
+	@echo '$$ tvm-run $(BUILD)/mlp.pkg --random --dim B=1'
+	@$(BIN)/tvm-run $(BUILD)/mlp.pkg --random --dim B=1
+	@echo '$$ tvm-run $(BUILD)/mlp.pkg --random --bench 10000'
+	@$(BIN)/tvm-run $(BUILD)/mlp.pkg --random --bench 10000
 
 bench: deps
 	@$(MAKE) --no-print-directory all

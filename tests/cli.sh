@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# tvm-run's command line: flags, exit codes, stdin, shebang scripts, argv(), --disasm, and
+# tvm-run's and tvm-pack's command lines: flags, exit codes, stdin, shebang scripts, argv(),
+# --disasm, packages (inputs, outputs, errors, corrupt files, a killed tvm-pack), and
 # `make install` into a scratch prefix.   usage: tests/cli.sh BUILD_BIN_DIR
 set -u
 bin=$(cd "$1" && pwd)
 tvm=$bin/tvm-run
+pack=$bin/tvm-pack
 top=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -47,11 +49,126 @@ check compile-error 1 "" "$tmp/bad.tl:1:8: error: invalid syntax" -- "$tvm" "$tm
 check disasm-no-run 0 "" "" -- bash -c "'$tvm' --disasm '$tmp/hi.tl' | grep -c hi >/dev/null; '$tvm' --disasm '$tmp/hi.tl' | grep -q 'CALL' && echo -n"
 check disasm-lists 0 "yes" "" -- bash -c "'$tvm' --disasm '$tmp/hi.tl' | grep -q '1: print(\"hi\")' && echo yes"
 
+# ---------------------------------------------------------------- packages
+cat >"$tmp/model.tl" <<'TL'
+import nn
+manual_seed(1)
+net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+scale = 2
+
+def forward(x: Tensor[B, 4], k: int) -> Tensor[B, 2]:
+    return net(x) * scale + k
+
+if __name__ == "__main__":
+    print(forward(ones(2, 4), 1))
+TL
+printf 'print("packed", 6 * 7)
+' >"$tmp/script.tl"
+printf 'layers = [1, 2]
+
+def forward(x: int) -> int:
+    layers.append(x)
+    return len(layers)
+' >"$tmp/frozen.tl"
+printf 'def forward(x):
+    return x
+' >"$tmp/unannotated.tl"
+printf 'count = 0
+
+def forward(x: int) -> int:
+    global count
+    count = x
+    return x
+' >"$tmp/assign_global.tl"
+ones_npy=$tmp/ones.npy
+printf 'save("%s", ones(2, 4))\nsave("%s", arange(3))\n' "$ones_npy" "$tmp/arange3.npy" | "$tvm" -
+
+check pack-version 0 "tvm-pack 0.1.0" "" -- "$pack" --version
+check pack-no-output 2 "" "tvm-pack: no output given (-o MODEL.pkg)" -- "$pack" "$tmp/model.tl"
+check pack-no-source 2 "" "tvm-pack: no source file given" -- "$pack" -o "$tmp/x.pkg"
+check pack-bad-flag 2 "" "tvm-pack: unknown option '--nope'" -- "$pack" --nope "$tmp/model.tl" -o "$tmp/x.pkg"
+check pack-missing 3 "" "tvm-pack: cannot open '$tmp/none.tl': No such file or directory" -- "$pack" "$tmp/none.tl" -o "$tmp/x.pkg"
+check pack-compile-error 1 "" "$tmp/bad.tl:1:8: error: invalid syntax" -- "$pack" "$tmp/bad.tl" -o "$tmp/bad.pkg"
+check pack-no-entry 1 "" "tvm-pack: '$tmp/script.tl' has no function 'main' to be the package's entry" -- "$pack" --entry main "$tmp/script.tl" -o "$tmp/x.pkg"
+check pack-unannotated 1 "" "$tmp/unannotated.tl:1:13: error: parameter 'x' of the package entry 'forward' needs an annotation (int, float, bool, str or Tensor[...])" -- "$pack" "$tmp/unannotated.tl" -o "$tmp/x.pkg"
+check pack-assign-global 1 "" "$tmp/assign_global.tl:5:5: error: cannot assign global 'count' in a package entry" -- "$pack" "$tmp/assign_global.tl" -o "$tmp/x.pkg"
+check pack-script 0 "" "" -- "$pack" "$tmp/script.tl" -o "$tmp/script.pkg"
+check run-script-pkg 0 "packed 42" "" -- "$tvm" "$tmp/script.pkg"
+check run-script-pkg-input 2 "" "tvm-run: '$tmp/script.pkg' is a script package: it takes no inputs (--input, --random, --dim, -o and --bench are for function packages)" -- "$tvm" "$tmp/script.pkg" --random
+check pack-model 0 "" "" -- "$pack" "$tmp/model.tl" -o "$tmp/model.pkg"
+check pack-deterministic 0 "same" "" -- bash -c "'$pack' '$tmp/model.tl' -o '$tmp/model2.pkg' && cmp -s '$tmp/model.pkg' '$tmp/model2.pkg' && echo same"
+want=$("$tvm" "$tmp/model.tl")
+check run-model 0 "$want" "" -- "$tvm" "$tmp/model.pkg" --input x="$ones_npy" --input k=1
+check run-model-flags-first 0 "$want" "" -- "$tvm" --input x="$ones_npy" --input=k=1 "$tmp/model.pkg"
+check run-model-missing 2 "" "tvm-run: missing input 'k'" -- "$tvm" "$tmp/model.pkg" --input x="$ones_npy"
+check run-model-unknown 2 "" "tvm-run: unknown input 'y'" -- "$tvm" "$tmp/model.pkg" --input y=1
+check run-model-shape 2 "" "tvm-run: input 'x': expected Tensor[B, 4], got Tensor[3]" -- "$tvm" "$tmp/model.pkg" --input x="$tmp/arange3.npy" --input k=1
+check run-model-signature 2 "tvm-run: the package takes: forward(x: Tensor[B, 4], k: int) -> Tensor[B, 2]" "" -- bash -c "'$tvm' '$tmp/model.pkg' --input k=1 2>&1 >/dev/null | sed -n 2p; exit 2"
+check run-model-bad-int 2 "" "tvm-run: input 'k' (int): 'x' is not an int" -- "$tvm" "$tmp/model.pkg" --input k=x --random
+check run-model-random 0 "(5, 2)" "" -- bash -c "'$tvm' '$tmp/model.pkg' --random --dim B=5 --input k=0 -o '$tmp/y.npy' && printf 'print(load(\"$tmp/y.npy\").shape)\n' | '$tvm' -"
+check run-model-bad-dim 2 "" "tvm-run: --dim C=5: the package has no dimension named 'C' (its dimensions: B)" -- "$tvm" "$tmp/model.pkg" --random --dim C=5 --input k=0
+check run-model-bench 0 "calls/s" "" -- bash -c "'$tvm' '$tmp/model.pkg' --random --input k=0 --bench 20 | grep -o 'calls/s' "
+check run-model-bad-bench 2 "" "tvm-run: --bench needs a number of calls >= 1, got 'x'" -- "$tvm" "$tmp/model.pkg" --bench x
+check run-model-cuda 4 "" "tvm-run: --device cuda: this build has no CUDA device (the GPU plugin is not available)" -- "$tvm" "$tmp/model.pkg" --device cuda --random --input k=0
+check run-model-cpu 0 "$want" "" -- "$tvm" "$tmp/model.pkg" --device cpu --input x="$ones_npy" --input k=1
+check run-model-disasm 0 "yes" "" -- bash -c "'$tvm' --disasm '$tmp/model.pkg' | grep -q 'KCALL' && '$tvm' --disasm '$tmp/model.pkg' | grep -q 'entry: forward(x: Tensor\[B, 4\], k: int) -> Tensor\[B, 2\]' && echo yes"
+check pack-disasm 0 "yes" "" -- bash -c "'$pack' --disasm '$tmp/model.tl' | grep -q 'KCALL' && echo yes"
+check pack-strip 0 "smaller" "" -- bash -c "'$pack' --strip '$tmp/model.tl' -o '$tmp/s.pkg' && [ \$(stat -c%s '$tmp/s.pkg') -lt \$(stat -c%s '$tmp/model.pkg') ] && echo smaller"
+check pack-frozen 0 "" "" -- "$pack" "$tmp/frozen.tl" -o "$tmp/frozen.pkg"
+check run-frozen 1 "" "$tmp/frozen.tl:4:5: runtime error: cannot modify frozen value 'layers'" -- "$tvm" "$tmp/frozen.pkg" --input x=3
+check run-not-a-pkg 3 "" "tvm-run: '$tmp/trunc.pkg': not a tvm package (file is 7 bytes)" -- bash -c "head -c 7 '$tmp/model.pkg' >'$tmp/trunc.pkg'; '$tvm' '$tmp/trunc.pkg'"
+
+# A corrupt package is exit 3 with one clear line, at every truncation length and with a
+# byte flipped at every offset (a sample here; tests/unit/test_pkg_code.cpp covers every bit).
+size=$(stat -c%s "$tmp/script.pkg")
+bad=0
+for ((n = 8; n < size; n++)); do
+  head -c "$n" "$tmp/script.pkg" >"$tmp/cut.pkg"
+  "$tvm" "$tmp/cut.pkg" >/dev/null 2>"$tmp/cut.err"; rc=$?
+  if [[ $rc != 3 || ! -s $tmp/cut.err ]]; then bad=$((bad + 1)); echo "  truncated at $n: exit $rc"; fi
+done
+mkdir "$tmp/flips"
+python3 -c "
+import sys
+b = open(sys.argv[1], 'rb').read()
+for i in range(len(b)):
+    c = bytearray(b); c[i] ^= 0xA5
+    open('%s/%d.pkg' % (sys.argv[2], i), 'wb').write(c)" "$tmp/script.pkg" "$tmp/flips"
+for ((i = 0; i < size; i++)); do
+  "$tvm" "$tmp/flips/$i.pkg" >/dev/null 2>"$tmp/flip.err"; rc=$?
+  if [[ $rc != 3 || ! -s $tmp/flip.err ]]; then bad=$((bad + 1)); echo "  byte $i flipped: exit $rc"; fi
+done
+check corrupt-packages 0 "0" "" -- echo "$bad"
+
+# A killed tvm-pack leaves the earlier package intact (it writes a temporary file and renames).
+cat >"$tmp/big.tl" <<'TL'
+w = rand(1500, 1500)
+def forward(x: Tensor[1500]) -> Tensor[1500]:
+    return w @ x
+TL
+"$pack" "$tmp/big.tl" -o "$tmp/big.pkg"
+cp "$tmp/big.pkg" "$tmp/big.orig"
+printf 'w = rand(1500, 1500) + 1
+def forward(x: Tensor[1500]) -> Tensor[1500]:
+    return w @ x
+' >"$tmp/big.tl"
+intact=0
+for delay in 0.05 0.1 0.15 0.2 0.3 0.4; do
+  "$pack" "$tmp/big.tl" -o "$tmp/big.pkg" & pid=$!
+  sleep "$delay"; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  if cmp -s "$tmp/big.pkg" "$tmp/big.orig" || "$tvm" "$tmp/big.pkg" --random >/dev/null 2>&1; then
+    intact=$((intact + 1))
+  fi
+  cp "$tmp/big.orig" "$tmp/big.pkg"
+done
+check killed-pack 0 "6" "" -- echo "$intact"
+
 # The installed layout: binary, stdlib found from the binary's prefix, man pages.
 if make -C "$top" -s install PREFIX=/usr DESTDIR="$tmp/root" >/dev/null 2>&1; then
   printf 'import bench\nprint(bench.timeit("x", lambda: 1) >= 0)\n' >"$tmp/uses_stdlib.tl"
   check install-stdlib 0 "True" "" -- bash -c "'$tmp/root/usr/bin/tvm-run' '$tmp/uses_stdlib.tl' | tail -n 1"
-  check install-man 0 "ok" "" -- bash -c "test -f '$tmp/root/usr/share/man/man1/tvm-run.1' && test -f '$tmp/root/usr/share/man/man7/tl.7' && echo ok"
+  check install-man 0 "ok" "" -- bash -c "test -f '$tmp/root/usr/share/man/man1/tvm-run.1' && test -f '$tmp/root/usr/share/man/man1/tvm-pack.1' && test -f '$tmp/root/usr/share/man/man7/tl.7' && echo ok"
+  check install-lib 0 "ok" "" -- bash -c "test -x '$tmp/root/usr/bin/tvm-pack' && test -f '$tmp/root/usr/lib/libtvmrt.a' && test -f '$tmp/root/usr/lib/libtvmrt.so' && test -f '$tmp/root/usr/include/tvm.h' && echo ok"
 else
   failed=$((failed + 1))
   echo "FAIL install: make install failed"
