@@ -236,11 +236,24 @@ class Freezer {
  public:
   Freezer(const PackOptions& options, std::vector<LoadedModule>& sources) : options_(options), sources_(sources) {}
 
+  // The module globals' names: a frozen list, dict or module reached through a global is
+  // named after it ("cannot modify frozen value 'layers'"), whichever way the code reached it.
+  // Holds a reference to each, so no address is reused while packing.
+  void name_globals(ModuleObj* m) {
+    for (size_t i = 0; i < m->slots.size(); ++i) {
+      Value v = m->slots[i];
+      if (!v.is_obj() || global_names_.count(v.as_obj())) continue;
+      global_names_.emplace(v.as_obj(), std::make_pair(Ref::borrow(v), m->slot_names[i]->data));
+    }
+  }
+
   // Returns the package-side value for v (borrowed: owned by the freezer's holds).
-  Value convert(Value v, const std::string& name) {
+  Value convert(Value v, const std::string& inherited_name) {
     if (!v.is_obj()) return v;
     Obj* o = v.as_obj();
     if (auto it = memo_.find(o); it != memo_.end()) return it->second;
+    auto named = global_names_.find(o);
+    const std::string& name = named != global_names_.end() ? named->second.second : inherited_name;
     switch (o->type) {
       case ObjType::Str:
       case ObjType::BigInt:
@@ -401,6 +414,7 @@ class Freezer {
 
   const PackOptions& options_;
   std::vector<LoadedModule>& sources_;
+  std::unordered_map<Obj*, std::pair<Ref, std::string>> global_names_;
   std::unordered_map<Obj*, Value> memo_;
   std::unordered_map<ModuleObj*, ModuleObj*> stubs_;
   std::set<CodeObj*> consts_done_;
@@ -412,6 +426,7 @@ void pack_function(Packed& out, const std::string& path, std::string source, con
   Program& p = *out.program;
   std::string module_name = stem_of(path);
   Ref entry_fn;
+  Freezer freezer(options, out.sources);
   {
     StackVM vm;
     LoaderOptions lo;
@@ -433,8 +448,11 @@ void pack_function(Packed& out, const std::string& path, std::string source, con
     if (f.is_undefined())
       throw ProgramError{"tvm-pack: '" + path + "' has no function '" + entry + "' to be the package's entry\n", kExitProgramFailed};
     if (!is_type(f, ObjType::Function))
-      throw ProgramError{"tvm-pack: the entry '" + entry + "' is a " + type_name(f) + ", not a function\n", kExitProgramFailed};
+      throw ProgramError{"tvm-pack: the entry '" + entry + "' is not a function (its type is '" + type_name(f) + "')\n", kExitProgramFailed};
     entry_fn = Ref::borrow(f);
+    freezer.name_globals(m);
+    for (auto& [name, mod] : vm.modules)
+      if (mod != m) freezer.name_globals(mod);
     // The VM goes away here: the entry (and what it reaches) stays alive through entry_fn.
   }
   auto* fn = as_obj<FunctionObj>(entry_fn.get());
@@ -453,7 +471,6 @@ void pack_function(Packed& out, const std::string& path, std::string source, con
   if (!fn->defaults.empty()) {
     // Inputs are all required by name; a default would never be used.
   }
-  Freezer freezer(options, out.sources);
   Value entry_value = freezer.convert(entry_fn.get(), entry);
   // Freeze in the order reached, so each object is named by the first name that reached it.
   for (auto& [v, name] : freezer.frozen_) freeze_value(v, name);

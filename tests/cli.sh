@@ -122,7 +122,7 @@ check run-not-a-pkg 3 "" "tvm-run: '$tmp/trunc.pkg': not a tvm package (file is 
 # byte flipped at every offset (a sample here; tests/unit/test_pkg_code.cpp covers every bit).
 size=$(stat -c%s "$tmp/script.pkg")
 bad=0
-for ((n = 8; n < size; n++)); do
+for ((n = 0; n < size; n++)); do
   head -c "$n" "$tmp/script.pkg" >"$tmp/cut.pkg"
   "$tvm" "$tmp/cut.pkg" >/dev/null 2>"$tmp/cut.err"; rc=$?
   if [[ $rc != 3 || ! -s $tmp/cut.err ]]; then bad=$((bad + 1)); echo "  truncated at $n: exit $rc"; fi

@@ -54,12 +54,15 @@ int main(int argc, char** argv) {
   }
   if (args.operands().empty()) args.usage_error("no script given");
 
-  // A package: the options may also follow it.
-  if (pkg::looks_like_package(args.operands()[0])) {
+  // A package (by its magic, or named .pkg so that a truncated one is still reported as a
+  // package): the options may also follow it; a script package's other arguments are its argv().
+  const std::string& first = args.operands()[0];
+  bool named_pkg = first.size() > 4 && first.compare(first.size() - 4, 4, ".pkg") == 0;
+  if (pkg::looks_like_package(first) || named_pkg) {
     cli::Args more("tvm-run", flags, usage);
     more.parse(std::vector<std::string>(args.operands().begin() + 1, args.operands().end()), true);
-    if (!more.operands().empty()) more.usage_error("unexpected argument '" + more.operands()[0] + "' after the package");
     RunOptions options;
+    options.argv = more.operands();
     for (const cli::Args* a : {&args, &more}) {
       for (auto& v : a->values("--input")) options.inputs.push_back(v);
       for (auto& v : a->values("--dim")) options.dims.push_back(v);

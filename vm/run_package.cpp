@@ -55,7 +55,13 @@ Value input_value(const Manifest::Input& in, const std::string& text) {
         t->data[0] = float(d);
         return Value::object(t);
       }
-      Ref v = Ref::steal(load_tensor_file(text));  // RuntimeError exit 3 for a bad file
+      Ref v;
+      try {
+        v = Ref::steal(load_tensor_file(text));
+      } catch (const RuntimeError& e) {  // a bad file is exit 3; anything else is a bad argument
+        if (e.exit_code() == kExitFile) throw;
+        throw bad(std::string(e.what()) + " (give a .npy, .npz or .safetensors file, or a number)");
+      }
       if (is_tensor(v.get())) return v.release();
       // An archive: the entry named like the input, or its only entry.
       auto* d2 = as_obj<DictObj>(v.get());
@@ -157,9 +163,12 @@ int run_loaded(const std::string& path, const Program& program, const RunOptions
     if (!options.inputs.empty() || options.random || !options.output.empty() || options.bench > 0 || !options.dims.empty())
       throw InputError{"'" + path + "' is a script package: it takes no inputs (--input, --random, --dim, -o and --bench are for function packages)"};
     RegisterVM vm(program);
+    vm.argv = options.argv;
+    vm.argv.insert(vm.argv.begin(), path);
     vm.run_script();
     return kExitOk;
   }
+  if (!options.argv.empty()) throw InputError{"unexpected argument '" + options.argv[0] + "' (inputs are given with --input NAME=VALUE)"};
 
   // Inputs by name.
   std::map<std::string, int64_t> dims;

@@ -18,6 +18,7 @@ struct RunOptions {
   long bench = 0;                   // --bench N: time N calls after a warm-up
   std::string device = "auto";      // cpu | cuda | auto
   bool disasm = false;              // print the manifest and the register code
+  std::vector<std::string> argv;    // a script package's arguments (argv()[1:])
 };
 
 // Loads, verifies and runs the package at `path` as RunOptions say; prints the result or the
