@@ -134,7 +134,7 @@ class Emitter {
       str_consts_.emplace(key, int(code_->consts.size()));
     }
     code_->consts.push_back(v);
-    if (code_->consts.size() > size_t(kMaxA)) error(cur_, "too many constants in one function");
+    if (code_->consts.size() > size_t(kMaxStackA)) error(cur_, "too many constants in one function");
     return int(code_->consts.size() - 1);
   }
   int name_const(const std::string& name) {
@@ -147,7 +147,7 @@ class Emitter {
 
   int global_slot(const std::string& name) {
     int s = module_->slot(name);
-    if (s > kMaxA) error(cur_, "too many global names");
+    if (s > kMaxStackA) error(cur_, "too many global names");
     return s;
   }
 
@@ -575,7 +575,7 @@ class Emitter {
   static bool small_int_literal(const Expr* e, int64_t& v) {
     if (!e || e->kind != ExprKind::Int) return false;
     v = as<IntExpr>(*e).value;
-    return v >= -kMaxA && v <= kMaxA;
+    return v >= -kMaxStackA && v <= kMaxStackA;
   }
 
   void emit_expr(Expr& e) {
@@ -594,7 +594,7 @@ class Emitter {
       }
       case ExprKind::Int: {
         int64_t v = as<IntExpr>(e).value;
-        if (v >= -kMaxA && v <= kMaxA) emit(Op::LOAD_INT, int32_t(v));
+        if (v >= -kMaxStackA && v <= kMaxStackA) emit(Op::LOAD_INT, int32_t(v));
         else emit(Op::LOAD_CONST, add_const(Value::integer(v)));
         break;
       }
@@ -672,7 +672,7 @@ class Emitter {
         // Fold -literal so that -9223372036854775807 - 1 style constants stay exact.
         if (u.op == UnaryOp::Neg && u.operand->kind == ExprKind::Int) {
           int64_t v = -as<IntExpr>(*u.operand).value;
-          if (v >= -kMaxA && v <= kMaxA) emit(Op::LOAD_INT, int32_t(v));
+          if (v >= -kMaxStackA && v <= kMaxStackA) emit(Op::LOAD_INT, int32_t(v));
           else emit(Op::LOAD_CONST, add_const(Value::integer(v)));
           break;
         }

@@ -199,6 +199,9 @@ void pack_script(Packed& out, const std::string& path, std::string source, const
       holds.push_back(Ref::steal(Value::object(fn)));
       p.entry = Value::object(fn);
     } else {
+      // An imported module's globals: the runtime makes its module with one slot per name of
+      // its top-level code's slot_names, in this layout's order.
+      code->slot_names = layout->slot_names;
       holds.push_back(Ref::steal(Value::object(code)));
       p.modules.push_back({name, file, code});
     }

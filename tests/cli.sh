@@ -116,7 +116,7 @@ check pack-disasm 0 "yes" "" -- bash -c "'$pack' --disasm '$tmp/model.tl' | grep
 check pack-strip 0 "smaller" "" -- bash -c "'$pack' --strip '$tmp/model.tl' -o '$tmp/s.pkg' && [ \$(stat -c%s '$tmp/s.pkg') -lt \$(stat -c%s '$tmp/model.pkg') ] && echo smaller"
 check pack-frozen 0 "" "" -- "$pack" "$tmp/frozen.tl" -o "$tmp/frozen.pkg"
 check run-frozen 1 "" "$tmp/frozen.tl:4:5: runtime error: cannot modify frozen value 'layers'" -- "$tvm" "$tmp/frozen.pkg" --input x=3
-check run-not-a-pkg 3 "" "tvm-run: '$tmp/trunc.pkg': not a tvm package (file is 7 bytes)" -- bash -c "head -c 7 '$tmp/model.pkg' >'$tmp/trunc.pkg'; '$tvm' '$tmp/trunc.pkg'"
+check run-not-a-pkg 3 "" "tvm-run: '$tmp/trunc.pkg': truncated (file has 7 bytes, a package header alone is 48)" -- bash -c "head -c 7 '$tmp/model.pkg' >'$tmp/trunc.pkg'; '$tvm' '$tmp/trunc.pkg'"
 
 # A corrupt package is exit 3 with one clear line, at every truncation length and with a
 # byte flipped at every offset (a sample here; tests/unit/test_pkg_code.cpp covers every bit).

@@ -33,158 +33,17 @@
 #include <cstring>
 #include <string>
 
+#include "cpu_math.h"
 #include "device.h"
 #include "error.h"
 
 namespace tvm {
 namespace {
 
-constexpr int64_t kBlock = 16;
-
-// ---------------------------------------------------------------- scalar functions
-
-// Round half to even (nearbyint in the default rounding mode), written so that it vectorises:
-// for |x| < 2^23, (|x| + 2^23) - 2^23 rounds |x| to an integer; a larger |x|, inf and nan are
-// integral (or nan) already, and adding and subtracting 0 leaves them as they are.
-inline float round_even(float x) {
-  float ax = std::fabs(x);
-  float m = ax < 8388608.f ? 8388608.f : 0.f;
-  return std::copysign((ax + m) - m, x);
-}
-// 1.f when c, else 0.f, through the bits: written as `c ? 1.f : 0.f`, GCC turns `r - that`
-// back into a conditional subtraction, a branch that the vectoriser rejects.
-inline float one_if(bool c) { return std::bit_cast<float>(uint32_t(-int32_t(c)) & 0x3f800000u); }
-// floor and ceil from the rounded value; the sign of x carries over (floor(-0.) is -0.,
-// ceil(-0.5) is -0.).
-inline float floor_f(float x) {
-  float r = round_even(x);
-  return std::copysign(r - one_if(r > x), x);
-}
-inline float ceil_f(float x) {
-  float r = round_even(x);
-  return std::copysign(r + one_if(r < x), x);
-}
-// relu(nan) is nan and relu(-0.) is -0., as torch's clamp_min(x, 0).
-inline float relu_f(float x) { return x < 0.f ? 0.f : x; }
-inline float sigmoid_f(float x) { return 1.f / (1.f + std::exp(-x)); }
-inline float gelu_f(float x) { return 0.5f * x * (1.f + std::erf(x * float(M_SQRT1_2))); }
-
-// torch.maximum / torch.minimum: a nan in either operand gives nan.
-inline float max_f(float a, float b) { return a != a ? a : (b != b ? b : (a > b ? a : b)); }
-inline float min_f(float a, float b) { return a != a ? a : (b != b ? b : (a < b ? a : b)); }
-
-// fmod(a, b), exactly, without glibc's fmodf (a bit-by-bit loop, ~10 ns an element). When |a/b| < 2^24
-// the quotient computed in double truncates to the right integer t (a non-integral a/b lies at
-// least 2^-24·|a/b| from an integer, far more than double's rounding), t·b is exact in double
-// (24 + 24 bits), and so is a - t·b, the remainder, which float represents. The remainder of
-// fmod takes a's sign, a zero one included. Larger quotients, infinities, nan and b == 0 go
-// to std::fmod.
-inline float fmod_f(float a, float b) {
-  const double q = double(a) / double(b);
-  if (std::fabs(q) < 16777216.0 && std::fabs(b) < INFINITY) {
-    const double t = double(int64_t(q));
-    return std::copysign(float(double(a) - t * double(b)), a);
-  }
-  return std::fmod(a, b);
-}
-
-// v when c, else w, through the bits (a select GCC cannot turn back into a branch).
-inline float select_bits(bool c, float v, float w) {
-  const uint32_t m = uint32_t(-int32_t(c));
-  return std::bit_cast<float>((std::bit_cast<uint32_t>(v) & m) | (std::bit_cast<uint32_t>(w) & ~m));
-}
-
-// torch.floor_divide on floats (c10's div_floor_floating), which is Python's float //. The
-// sign fixes are selects, not branches: they go either way at random on mixed-sign data.
-// (x - +0. and x + -0. leave every x as it is, -0. included.)
-inline float floordiv_f(float a, float b) {
-  if (b == 0.f) return a / b;  // IEEE: ±inf, or nan for 0/0
-  const float mod = fmod_f(a, b);
-  float div = (a - mod) / b;
-  div = div - select_bits((mod != 0.f) & ((b < 0.f) != (mod < 0.f)), 1.f, 0.f);
-  const float fl = floor_f(div);
-  const float r = fl + select_bits(div - fl > 0.5f, 1.f, -0.f);
-  // a zero quotient takes the sign of a/b
-  const float zero = std::bit_cast<float>((std::bit_cast<uint32_t>(a) ^ std::bit_cast<uint32_t>(b)) & 0x80000000u);
-  return select_bits(div == 0.f, zero, r);
-}
-// torch.remainder on floats: fmod, moved into the divisor's sign (x % 0 is nan).
-inline float mod_f(float a, float b) {
-  const float m = fmod_f(a, b);
-  return m + select_bits((m != 0.f) & ((b < 0.f) != (m < 0.f)), b, -0.f);
-}
-
-// Calls fn with a function object for the binary op (fn is instantiated once per op).
-template <class Fn>
-void with_binary(BinaryKind op, Fn&& fn) {
-  switch (op) {
-    case BinaryKind::Add: return fn([](float a, float b) { return a + b; });
-    case BinaryKind::Sub: return fn([](float a, float b) { return a - b; });
-    case BinaryKind::Mul: return fn([](float a, float b) { return a * b; });
-    case BinaryKind::Div: return fn([](float a, float b) { return a / b; });
-    case BinaryKind::FloorDiv: return fn([](float a, float b) { return floordiv_f(a, b); });
-    case BinaryKind::Mod: return fn([](float a, float b) { return mod_f(a, b); });
-    case BinaryKind::Pow: return fn([](float a, float b) { return std::pow(a, b); });
-    case BinaryKind::Maximum: return fn([](float a, float b) { return max_f(a, b); });
-    case BinaryKind::Minimum: return fn([](float a, float b) { return min_f(a, b); });
-    case BinaryKind::Lt: return fn([](float a, float b) { return a < b ? 1.f : 0.f; });
-    case BinaryKind::Le: return fn([](float a, float b) { return a <= b ? 1.f : 0.f; });
-    case BinaryKind::Gt: return fn([](float a, float b) { return a > b ? 1.f : 0.f; });
-    case BinaryKind::Ge: return fn([](float a, float b) { return a >= b ? 1.f : 0.f; });
-    case BinaryKind::Eq: return fn([](float a, float b) { return a == b ? 1.f : 0.f; });
-    case BinaryKind::Ne: return fn([](float a, float b) { return a != b ? 1.f : 0.f; });
-  }
-}
-
-template <class Fn>
-void with_unary(UnaryKind op, Fn&& fn) {
-  switch (op) {
-    case UnaryKind::Neg: return fn([](float x) { return -x; });
-    case UnaryKind::Abs: return fn([](float x) { return std::fabs(x); });
-    case UnaryKind::Exp: return fn([](float x) { return std::exp(x); });
-    case UnaryKind::Log: return fn([](float x) { return std::log(x); });
-    case UnaryKind::Sqrt: return fn([](float x) { return std::sqrt(x); });
-    case UnaryKind::Sin: return fn([](float x) { return std::sin(x); });
-    case UnaryKind::Cos: return fn([](float x) { return std::cos(x); });
-    case UnaryKind::Tanh: return fn([](float x) { return std::tanh(x); });
-    case UnaryKind::Relu: return fn([](float x) { return relu_f(x); });
-    case UnaryKind::Sigmoid: return fn([](float x) { return sigmoid_f(x); });
-    case UnaryKind::Gelu: return fn([](float x) { return gelu_f(x); });
-    case UnaryKind::Floor: return fn([](float x) { return floor_f(x); });
-    case UnaryKind::Ceil: return fn([](float x) { return ceil_f(x); });
-    case UnaryKind::Round: return fn([](float x) { return round_even(x); });
-  }
-}
+using namespace cpu;  // the per-element functions, kBlock, map1, row2 (vm/cpu_math.h)
 
 // ---------------------------------------------------------------- elementwise loops
 
-// y[i] = f(x[i]), y and x distinct.
-template <class F>
-void map1(F f, const float* __restrict x, float* __restrict y, int64_t n) {
-  int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock)
-    for (int64_t j = 0; j < kBlock; ++j) y[i + j] = f(x[i + j]);
-  for (; i < n; ++i) y[i] = f(x[i]);
-}
-// y[i] = f(y[i]).
-template <class F>
-void map1_inplace(F f, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock)
-    for (int64_t j = 0; j < kBlock; ++j) y[i + j] = f(y[i + j]);
-  for (; i < n; ++i) y[i] = f(y[i]);
-}
-
-// One row of a binary op: y[i] = f(a[i·SA], b[i·SB]) for i < n (n >= 1), where an operand's
-// stride is 1, or 0 for a broadcast element. y distinct from a and b.
-template <int SA, int SB, class F>
-void row2(F f, const float* __restrict a, const float* __restrict b, float* __restrict y, int64_t n) {
-  const float a0 = a[0], b0 = b[0];
-  int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock)
-    for (int64_t j = 0; j < kBlock; ++j) y[i + j] = f(SA ? a[i + j] : a0, SB ? b[i + j] : b0);
-  for (; i < n; ++i) y[i] = f(SA ? a[i] : a0, SB ? b[i] : b0);
-}
 // In place over one operand: y[i] = f(y[i], o[i·SO]) when Y == 0 (y is a), f(o[i·SO], y[i])
 // when Y == 1 (y is b); the other operand o is distinct from y.
 template <int Y, int SO, class F>
@@ -230,9 +89,9 @@ void row_where(const float* __restrict c, const float* __restrict a, const float
     for (int64_t j = 0; j < kBlock; ++j) {
       // both values loaded unconditionally, so that the select is not a branch
       const float cv = SC ? c[i + j] : c0, av = SA ? a[i + j] : a0, bv = SB ? b[i + j] : b0;
-      y[i + j] = cv != 0.f ? av : bv;
+      y[i + j] = where_f(cv, av, bv);
     }
-  for (; i < n; ++i) y[i] = (SC ? c[i] : c0) != 0.f ? (SA ? a[i] : a0) : (SB ? b[i] : b0);
+  for (; i < n; ++i) y[i] = where_f(SC ? c[i] : c0, SA ? a[i] : a0, SB ? b[i] : b0);
 }
 template <int SC, int SA, int SB>
 void row_where_alias(const float* c, const float* a, const float* b, float* y, int64_t n) {
@@ -243,9 +102,9 @@ void row_where_alias(const float* c, const float* a, const float* b, float* y, i
     if (SC) std::memcpy(tc, c + i, sizeof tc);
     if (SA) std::memcpy(ta, a + i, sizeof ta);
     if (SB) std::memcpy(tb, b + i, sizeof tb);
-    for (int64_t j = 0; j < kBlock; ++j) y[i + j] = (SC ? tc[j] : c0) != 0.f ? (SA ? ta[j] : a0) : (SB ? tb[j] : b0);
+    for (int64_t j = 0; j < kBlock; ++j) y[i + j] = where_f(SC ? tc[j] : c0, SA ? ta[j] : a0, SB ? tb[j] : b0);
   }
-  for (; i < n; ++i) y[i] = (SC ? c[i] : c0) != 0.f ? (SA ? a[i] : a0) : (SB ? b[i] : b0);
+  for (; i < n; ++i) y[i] = where_f(SC ? c[i] : c0, SA ? a[i] : a0, SB ? b[i] : b0);
 }
 
 // Calls row(off, len, y_off) for every innermost row of the plan s, where off[k] is operand
@@ -334,21 +193,7 @@ void unary_map(F f, const float* x, float* y, int64_t n) {
 
 void binary_scalar_k(BinaryKind op, const float* a, float s, float* y, int64_t n, bool scalar_first) {
   if (n <= 0) return;
-  if (op == BinaryKind::Pow && !scalar_first) {
-    // torch's pow(Tensor, Scalar): exponents 0 and 1 are a fill and a copy; 0.5, -0.5 and -1
-    // are sqrt, rsqrt and reciprocal; 2, 3 and -2 multiply; anything else is pow.
-    if (s == 0.f) return std::fill(y, y + n, 1.f);
-    if (s == 1.f) {
-      if (y != a) std::memcpy(y, a, size_t(n) * sizeof(float));
-      return;
-    }
-    if (s == 0.5f) return unary_map([](float x) { return std::sqrt(x); }, a, y, n);
-    if (s == -0.5f) return unary_map([](float x) { return 1.f / std::sqrt(x); }, a, y, n);
-    if (s == -1.f) return unary_map([](float x) { return 1.f / x; }, a, y, n);
-    if (s == 2.f) return unary_map([](float x) { return x * x; }, a, y, n);
-    if (s == 3.f) return unary_map([](float x) { return x * x * x; }, a, y, n);
-    if (s == -2.f) return unary_map([](float x) { return 1.f / (x * x); }, a, y, n);
-  }
+  if (op == BinaryKind::Pow && !scalar_first && with_pow_scalar(s, [&](auto f) { unary_map(f, a, y, n); })) return;
   with_binary(op, [&](auto f) { scalar_map(f, a, s, y, n, scalar_first); });
 }
 
@@ -367,7 +212,7 @@ void where_k(const float* c, const float* a, const float* b, float* y, const Str
     each_row<3>(s, [&](const int64_t* off, int64_t len, int64_t yo) {
       const float *cr = c + off[0], *ar = a + off[1], *br = b + off[2];
       float* yr = y + yo;
-      for (int64_t i = 0; i < len; ++i) yr[i] = cr[i * sc] != 0.f ? ar[i * sa] : br[i * sb];
+      for (int64_t i = 0; i < len; ++i) yr[i] = where_f(cr[i * sc], ar[i * sa], br[i * sb]);
     });
     return;
   }
@@ -388,13 +233,7 @@ void where_k(const float* c, const float* a, const float* b, float* y, const Str
 
 void clamp_k(const float* x, float* y, int64_t n, float lo, float hi) {
   if (n <= 0) return;
-  // min(max(x, lo), hi) as selects: a nan x fails both comparisons and stays nan.
-  unary_map(
-      [lo, hi](float v) {
-        float t = v < lo ? lo : v;
-        return t > hi ? hi : t;
-      },
-      x, y, n);
+  unary_map([lo, hi](float v) { return clamp_f(v, lo, hi); }, x, y, n);
 }
 
 // ---------------------------------------------------------------- reductions
@@ -862,6 +701,7 @@ const Kernels kCpuKernels = {
     .layer_norm = layer_norm_k,
     .gemm = gemm_k,
     .linear = linear_k,
+    .elementwise = elementwise_k,
     .permute = permute_k,
 };
 

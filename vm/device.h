@@ -23,15 +23,20 @@ enum class ReduceKind : uint8_t { Sum, Mean, Max, Min, Argmax };
 // The epilogue fused into a GEMM: y = act(x·wᵀ + b).
 enum class Activation : uint8_t { None, Relu, Sigmoid, Tanh, Gelu };
 
-// An elementwise op over up to three broadcast operands: the output has `shape` (rank `ndim`,
+// An elementwise op over up to K broadcast operands: the output has `shape` (rank `ndim`,
 // 1 to 8 after merging dimensions), and operand i's element for output index (i0, ..., in) is at
 // sum(ik * stride[i][k]) — a stride is 0 along a dimension the operand is broadcast over.
-struct Strided {
-  static constexpr int kMaxOperands = 3;
+template <int K>
+struct BroadcastPlan {
+  static constexpr int kMaxOperands = K;
   int ndim = 0;
   int64_t shape[8] = {};
-  int64_t stride[kMaxOperands][8] = {};
+  int64_t stride[K][8] = {};
 };
+using Strided = BroadcastPlan<3>;  // binary ops and where
+using EwPlan = BroadcastPlan<8>;   // a fused elementwise program's arguments (KernelDesc::kMaxArity)
+
+struct EwStep;  // one step of a fused elementwise program (vm/fused.h)
 
 struct Kernels {
   // y[i] = op(x[i]) for i < n. In place (y == x) is allowed.
@@ -64,6 +69,16 @@ struct Kernels {
   // y[m, n] = act(x[m, k]·w[n, k]ᵀ + b[n]) with b possibly null: nn.Linear's layout, one call.
   void (*linear)(const float* x, const float* w, const float* b, float* y, int64_t m, int64_t n, int64_t k,
                  Activation act);
+  // A fused elementwise program (vm/fused.h, well formed as check_kernel says) in one pass over
+  // memory: y (contiguous, the plan's shape) gets the last step's result at every index; a step
+  // no later step reads need not run. Input j (j < arity <= 8) is the number scalars[j] when
+  // inputs[j] is null, else a tensor read through operand j's strides in s. Each step rounds
+  // exactly as its separate kernel: unary; binary, as binary_scalar when an operand is a number
+  // (an input or the immediate: pow's special exponents) and as binary between tensors; clamp
+  // (to number bounds; tensor bounds elementwise); where. steps, inputs and scalars are host
+  // memory. y may be one of the inputs exactly (same shape, not broadcast).
+  void (*elementwise)(const EwStep* steps, int nsteps, int arity, const float* const* inputs, const float* scalars,
+                      float* y, const EwPlan& s);
   // y = x with its dimensions permuted: y has `shape` (rank ndim) and y's element at index
   // (i0, ..., in) is x[sum(ik * in_stride[k])]. (Transposes, and gathers for slicing with
   // a start offset applied by the caller.) Strides may be zero or negative.

@@ -8,6 +8,7 @@
 #include "builtins.h"
 #include "error.h"
 #include "ops.h"
+#include "program.h"
 #include "tensor_ops.h"
 #include "vm.h"
 
@@ -372,14 +373,19 @@ constexpr BuiltinDef kStrMethods[] = {
 // ---------------------------------------------------------------- list
 
 ListObj* receiver_list(const CallArgs& a) { return as_obj<ListObj>(a.pos[0]); }
+// The receiver of a method that changes the list: not a frozen one (vm/program.h).
+ListObj* mutable_list(const CallArgs& a) {
+  check_not_frozen(a.pos[0].as_obj());
+  return receiver_list(a);
+}
 
 Value list_append(VM&, const CallArgs& a) {
-  receiver_list(a)->items.push_back(new_ref(a.pos[1]));
+  mutable_list(a)->items.push_back(new_ref(a.pos[1]));
   return Value::none();
 }
 
 Value list_pop(VM&, const CallArgs& a) {
-  std::vector<Value>& items = receiver_list(a)->items;
+  std::vector<Value>& items = mutable_list(a)->items;
   int64_t i = a.npos > 1 ? int_arg(a.pos[1]) : -1;
   if (items.empty()) throw_error("pop from empty list");
   int64_t n = int64_t(items.size());
@@ -391,14 +397,14 @@ Value list_pop(VM&, const CallArgs& a) {
 }
 
 Value list_extend(VM&, const CallArgs& a) {
+  std::vector<Value>& items = mutable_list(a)->items;
   std::vector<Value> more = collect(a.pos[1]);  // a snapshot first, so l.extend(l) doubles l
-  std::vector<Value>& items = receiver_list(a)->items;
   items.insert(items.end(), more.begin(), more.end());
   return Value::none();
 }
 
 Value list_insert(VM&, const CallArgs& a) {
-  std::vector<Value>& items = receiver_list(a)->items;
+  std::vector<Value>& items = mutable_list(a)->items;
   int64_t n = int64_t(items.size()), i = int_arg(a.pos[1]);
   if (i < 0) i = std::max<int64_t>(i + n, 0);
   i = std::min(i, n);
@@ -427,7 +433,7 @@ Value list_count(VM&, const CallArgs& a) {
 }
 
 Value list_remove(VM&, const CallArgs& a) {
-  std::vector<Value>& items = receiver_list(a)->items;
+  std::vector<Value>& items = mutable_list(a)->items;
   for (size_t i = 0; i < items.size(); ++i) {
     if (equal(items[i], a.pos[1])) {
       Value v = items[i];
@@ -440,7 +446,7 @@ Value list_remove(VM&, const CallArgs& a) {
 }
 
 Value list_reverse(VM&, const CallArgs& a) {
-  std::vector<Value>& items = receiver_list(a)->items;
+  std::vector<Value>& items = mutable_list(a)->items;
   std::reverse(items.begin(), items.end());
   return Value::none();
 }
@@ -448,7 +454,7 @@ Value list_reverse(VM&, const CallArgs& a) {
 // sort(key=None, reverse=False). As CPython, the list is empty while it is being sorted, and a
 // key function that changes it is the error "list modified during sort".
 Value list_sort(VM& vm, const CallArgs& a) {
-  ListObj* list = receiver_list(a);
+  ListObj* list = mutable_list(a);
   Value reverse_arg = a.kw("reverse");
   bool reverse = !reverse_arg.is_undefined() && int_arg(reverse_arg) != 0;
   OwnedValues items(std::exchange(list->items, {}));

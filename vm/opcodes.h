@@ -164,6 +164,6 @@ constexpr uint32_t encode(Op op, int32_t A) { return uint32_t(op) | (uint32_t(A)
 constexpr Op decode_op(uint32_t w) { return Op(w & 0xFF); }
 constexpr uint32_t decode_a(uint32_t w) { return w >> 8; }
 constexpr int32_t decode_sa(uint32_t w) { return int32_t(w) >> 8; }  // signed A
-constexpr int32_t kMaxA = (1 << 23) - 1;
+constexpr int32_t kMaxStackA = (1 << 23) - 1;  // the largest A (kMaxA is the register VM's)
 
 }  // namespace tvm

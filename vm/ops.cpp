@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "program.h"
 #include "tensor_ops.h"
 
 namespace tvm {
@@ -1081,6 +1082,7 @@ Value get_item(Value obj, Value index) {
 }
 
 void set_item(Value obj, Value index, Value value) {
+  if (obj.is_obj()) check_not_frozen(obj.as_obj());
   if (is_type(obj, ObjType::List)) {
     auto* list = as_obj<ListObj>(obj);
     if (is_type(index, ObjType::Slice)) return list_set_slice(list, as_obj<SliceObj>(index), value);

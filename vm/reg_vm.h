@@ -36,20 +36,54 @@ class RegisterVM final : public VM {
   Value call(Value callee, const CallArgs& args) override;
 
  private:
-  struct Frame;
-  Value execute(Frame* entry);
+  struct Frame {
+    const RInstr* ip;   // past the instruction running (saved while a callee runs)
+    const RInstr* code; // the function's instructions (jump targets count from here)
+    Value* base;        // R[0]; the callee sits at base[-1] and owns the function's reference
+    FunctionObj* func;
+    // The end of every live frame's registers, this one's included: the registers from here
+    // up own nothing (they are Undefined, or were never written).
+    Value* live_end;
+    bool native_entry;  // returning from this frame returns from execute()
+  };
+
+  // Runs from the innermost frame until a native_entry frame returns; its result.
+  Value execute();
+  // Calls the callee at block[0] with the arguments at block[1..] (owned references; the last
+  // nkw are keywords). A TL function gets a frame at block + 1 (true); a native's result
+  // replaces the callee in block[0] (false).
+  bool call_value(Value* block, uint32_t npos, uint32_t nkw, StrObj* const* kwnames, bool native_entry);
+  bool call_keywords(Value* block, uint32_t n, const TupleObj* names);
+  bool call_spread(Value* block, bool has_kw);
+  bool call_method(Value* recv, uint32_t n, StrObj* name);
+  void push_frame(FunctionObj* fn, Value* base, uint32_t nargs, bool native_entry);
+  // Places callee and arguments above every live frame's registers and runs the call to its end.
+  Value call_here(Value callee, const Value* args, uint32_t npos, const Value* kwvals, uint32_t nkw, StrObj* const* kwnames);
+  ModuleObj* new_module(const std::string& name, const std::string& path, const ModuleObj* layout, const CodeObj* code);
   Value import(const std::string& name);
+  [[noreturn]] void fail(const std::string& message, int exit_code);
+  [[noreturn]] void fail_with_current_exception();
+  // After an error that ended a run: releases every register and forgets the frames.
+  void reset();
+  template <typename F>
+  Value run_outermost(F&& run);
 
   const Program& program_;
   std::unordered_map<std::string, ModuleObj*> modules_;  // imported this run (owned)
-  // ... register array, frames, dim-binding stack: the implementation's.
-  struct State;
-  State* state_;
+  Value* regs_;
+  Value* regs_limit_;
+  Value* regs_used_;  // the registers ever written end below this
+  Frame* frames_;
+  Frame* frames_end_;  // frames_ + kMaxFrames
+  Frame* top_;         // the innermost frame (frames_ - 1 when none), written back by execute()
+  int native_depth_ = 0;
+  std::vector<int64_t> dim_bindings_;  // Tensor[B, ...] names bound by the calls in progress
 };
 
 // The listing of a register CodeObj and every code constant nested in it: one line per
 // instruction with its index, source line, opcode, operands (constants shown by value, fused
 // kernels spelled out by describe_kernel) — what `--disasm` prints.
-std::string disassemble_register(const CodeObj* code);
+// Global slots are named from `module` when given, else from a module top level's slot_names.
+std::string disassemble_register(const CodeObj* code, const ModuleObj* module = nullptr);
 
 }  // namespace tvm

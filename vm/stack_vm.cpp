@@ -12,16 +12,17 @@
 #include <cstring>
 
 #include "builtins.h"
+#include "call_support.h"
 #include "error.h"
 #include "opcodes.h"
 #include "ops.h"
+#include "program.h"
 #include "tensor_ops.h"
 
 namespace tvm {
 
 namespace {
 constexpr size_t kStackValues = size_t(1) << 20;  // 8 MiB, committed lazily by the OS
-constexpr int kMaxNativeDepth = 1000;             // native -> TL re-entries (C stack guard)
 }  // namespace
 
 const char* function_name(const FunctionObj* f) { return f->code->name.c_str(); }
@@ -49,52 +50,22 @@ StackVM::~StackVM() {
 }
 
 [[noreturn]] void StackVM::fail(const std::string& message, int exit_code) {
-  std::string out;
   // The innermost frame's ip was saved by execute(); each outer frame's points past its call.
-  auto loc_of = [](const Frame& f) {
-    const CodeObj* c = f.func->code;
-    size_t at = f.ip > c->code.data() ? size_t(f.ip - c->code.data()) - 1 : 0;
-    if (at >= c->locs.size()) at = c->locs.empty() ? 0 : c->locs.size() - 1;
-    return c->locs.empty() ? SourceLoc{0, 0} : c->locs[at];
-  };
-  int nframes = int(top_ - frames_) + 1;
-  if (nframes > 0) {
-    const Frame& top = *top_;
-    SourceLoc l = loc_of(top);
-    out = top.func->code->filename + ":" + std::to_string(l.line) + ":" + std::to_string(l.col) + ": runtime error: " + message + "\n";
-    out += "traceback (most recent call first):\n";
-    for (int i = nframes - 1; i >= 0; --i) {
-      const Frame& f = frames_[i];
-      out += "  in " + f.func->code->name + " at " + f.func->code->filename + ":" + std::to_string(loc_of(f).line) + "\n";
-    }
-  } else {
-    out = "runtime error: " + message + "\n";
+  std::vector<TraceFrame> frames;
+  for (const Frame* f = frames_; f <= top_; ++f) {
+    const CodeObj* c = f->func->code;
+    frames.push_back({c, f->ip > c->code.data() ? size_t(f->ip - c->code.data()) - 1 : 0});
   }
-  throw ProgramError{out, exit_code};
+  throw ProgramError{format_runtime_error(message, frames), exit_code};
 }
 
 // Called from a catch block once the frames are saved: adds location and traceback.
 [[noreturn]] void StackVM::fail_with_current_exception() {
-  try {
-    throw;
-  } catch (const RuntimeError& e) {
-    fail(e.what(), e.exit_code());
-  } catch (const std::bad_alloc&) {  // a string or list too large for memory
-    fail("out of memory", kExitProgramFailed);
-  } catch (const std::length_error&) {
-    fail("out of memory", kExitProgramFailed);
-  }
-  // Anything else (a ProgramError from a nested run) is already complete.
+  std::string message;
+  int exit_code;
+  if (describe_current_exception(message, exit_code)) fail(message, exit_code);
+  throw;  // a ProgramError from a nested run is already complete
 }
-
-namespace {
-
-// Reading a variable that has no value yet: "local variable 'x' referenced before assignment".
-[[noreturn]] void unassigned(const char* kind, const StrObj* name) {
-  throw RuntimeError(std::string(kind) + " variable '" + name->data + "' referenced before assignment");
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------- calls
 
@@ -107,66 +78,6 @@ void StackVM::push_frame(FunctionObj* fn, Value* base, bool native_entry) {
   f.base = base;
   f.func = fn;
   f.native_entry = native_entry;
-}
-
-// Arranges the arguments at `args` into the frame layout of fn: positional parameters,
-// then *args as a tuple; keywords by name; missing ones from the defaults.
-void StackVM::bind_args(FunctionObj* fn, Value* args, uint32_t npos, uint32_t nkw, StrObj* const* kwnames) {
-  const CodeObj* c = fn->code;
-  const std::string& name = c->name;
-  uint32_t nparams = uint32_t(c->nparams);
-  std::vector<Value> slots(nparams + (c->has_varargs ? 1 : 0), Value::undefined());
-  // On any error the owned values move back so nothing leaks.
-  auto cleanup = [&]() {
-    for (Value& v : slots) decref(v);
-    for (uint32_t i = 0; i < npos + nkw; ++i) args[i] = Value::none();
-  };
-  auto plural = [](size_t n, const char* word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); };
-  for (uint32_t i = 0; i < npos; ++i) {
-    if (i < nparams) slots[i] = args[i];
-    else if (!c->has_varargs) {
-      for (uint32_t j = i; j < npos + nkw; ++j) decref(args[j]);
-      cleanup();
-      throw RuntimeError(name + "() takes " + plural(nparams, "positional argument") + " but " + std::to_string(npos) +
-                         (npos == 1 ? " was" : " were") + " given");
-    }
-  }
-  if (c->has_varargs) {
-    std::vector<Value> rest;
-    for (uint32_t i = nparams; i < npos; ++i) rest.push_back(args[i]);
-    slots[nparams] = make_tuple(std::move(rest));
-  }
-  for (uint32_t k = 0; k < nkw; ++k) {
-    Value v = args[npos + k];
-    uint32_t i = 0;
-    while (i < nparams && c->slot_names[i] != kwnames[k]) ++i;
-    if (i == nparams || !slots[i].is_undefined()) {
-      for (uint32_t j = k; j < nkw; ++j) decref(args[npos + j]);
-      cleanup();
-      if (i == nparams) throw RuntimeError(name + "() got an unexpected keyword argument '" + kwnames[k]->data + "'");
-      throw RuntimeError(name + "() got multiple values for argument '" + kwnames[k]->data + "'");
-    }
-    slots[i] = v;
-  }
-  size_t ndef = fn->defaults.size();
-  std::vector<std::string> missing;
-  for (uint32_t i = 0; i < nparams; ++i) {
-    if (!slots[i].is_undefined()) continue;
-    if (i >= nparams - ndef) {
-      slots[i] = fn->defaults[i - (nparams - ndef)];
-      incref(slots[i]);
-    } else {
-      missing.push_back("'" + c->slot_names[i]->data + "'");
-    }
-  }
-  if (!missing.empty()) {
-    cleanup();
-    std::string list;
-    for (size_t i = 0; i < missing.size(); ++i)
-      list += (i == 0 ? "" : i + 1 == missing.size() ? (missing.size() > 2 ? ", and " : " and ") : ", ") + missing[i];
-    throw RuntimeError(name + "() missing " + plural(missing.size(), "required positional argument") + ": " + list);
-  }
-  std::memcpy(args, slots.data(), slots.size() * sizeof(Value));
 }
 
 bool StackVM::call_value(uint32_t npos, uint32_t nkw, StrObj* const* kwnames, bool native_entry) {
@@ -190,32 +101,7 @@ bool StackVM::call_value(uint32_t npos, uint32_t nkw, StrObj* const* kwnames, bo
     }
     case ObjType::Builtin:
     case ObjType::BoundMethod: {
-      const BuiltinDef* def;
-      CallArgs a;
-      bool method = callee.as_obj()->type == ObjType::BoundMethod;
-      if (method) {
-        // The receiver takes the callee's slot: the arguments become (self, a1..an).
-        auto* bm = as_obj<BoundMethodObj>(callee);
-        def = bm->def;
-        incref(bm->self);
-        args[-1] = bm->self;
-        a.pos = args - 1;
-        a.npos = npos + 1;
-        decref(callee);
-        callee = args[-1];
-      } else {
-        def = as_obj<BuiltinObj>(callee)->def;
-        a.pos = args;
-        a.npos = npos;
-      }
-      a.kwvals = args + npos;
-      a.kwnames = kwnames;
-      a.nkw = nkw;
-      check_native_call(*def, a, method);
-      maybe_collect_cycles();  // natives make containers too (list(), split(), ...)
-      Value r = def->fn(*this, a);
-      for (Value* p = args; p < args + n; ++p) decref(*p);
-      decref(args[-1]);
+      Value r = call_native(*this, args - 1, npos, nkw, kwnames);
       args[-1] = r;
       sp_ = args;
       return false;
@@ -267,67 +153,17 @@ Value StackVM::import(const std::string& name) {
 
 // ---------------------------------------------------------------- annotations
 
-namespace {
-
-bool matches(const Annotation& a, Value v, int64_t* bound) {
-  switch (a.kind) {
-    case Annotation::Any: return true;
-    case Annotation::Int: return v.is_int() || v.is_bool();
-    case Annotation::Float: return v.is_number();
-    case Annotation::Bool: return v.is_bool();
-    case Annotation::Str: return is_type(v, ObjType::Str);
-    case Annotation::List: return is_type(v, ObjType::List);
-    case Annotation::Tuple: return is_type(v, ObjType::Tuple);
-    case Annotation::Dict: return is_type(v, ObjType::Dict);
-    case Annotation::NoneType: return v.is_none();
-    case Annotation::Tensor: return is_tensor(v) && tensor_matches(a, as_tensor(v), bound);
-  }
-  return false;
-}
-
-// What a value is, in annotation terms: "Tensor[1, 256]" for a tensor, else its type's name.
-std::string described(Value v) {
-  return is_tensor(v) ? tensor_type_str(as_tensor(v)->dims()) : std::string(type_name(v));
-}
-
-}  // namespace
-
 // A mismatch is the caller's error: the callee's frame is dropped so the error points at the call.
-// Named dimensions are bound on dim_bindings_; a function whose return annotation names them
-// keeps its bindings there until CHECK_RETURN (calls nest, so it is a stack).
 void StackVM::check_args(const Frame& f) {
-  const CodeObj* c = f.func->code;
-  size_t base = dim_bindings_.size();
-  dim_bindings_.resize(base + c->dim_names.size(), -1);
-  int64_t* bound = dim_bindings_.data() + base;
-  auto mismatch = [&](size_t i, Value v) {
-    dim_bindings_.resize(base);
+  try {
+    tvm::check_args(f.func->code, f.base, dim_bindings_);
+  } catch (const RuntimeError&) {
     --top_;
-    throw RuntimeError(c->name + ": argument " + c->slot_names[i]->data + ": expected " + c->param_annotations[i].text + ", got " + described(v));
-  };
-  for (size_t i = 0; i < c->param_annotations.size(); ++i) {
-    const Annotation& a = c->param_annotations[i];
-    Value v = f.base[i];
-    if (i == size_t(c->nparams)) {  // *args: each element
-      for (Value x : as_obj<TupleObj>(v)->items)
-        if (!matches(a, x, bound)) mismatch(i, x);
-      continue;
-    }
-    if (!matches(a, v, bound)) mismatch(i, v);
+    throw;
   }
-  if (!c->keep_dim_bindings) dim_bindings_.resize(base);
 }
 
-void StackVM::check_return(const Frame& f, Value result) {
-  const CodeObj* c = f.func->code;
-  size_t n = c->dim_names.size();
-  size_t base = dim_bindings_.size() - (c->keep_dim_bindings ? n : 0);
-  dim_bindings_.resize(base + n, -1);  // without kept bindings: fresh ones
-  bool ok = matches(c->return_annotation, result, dim_bindings_.data() + base);
-  dim_bindings_.resize(base);
-  if (!ok)
-    throw RuntimeError(c->name + ": return value: expected " + c->return_annotation.text + ", got " + described(result));
-}
+void StackVM::check_return(const Frame& f, Value result) { tvm::check_return(f.func->code, result, dim_bindings_); }
 
 // ---------------------------------------------------------------- out-of-line parts of instructions
 //
@@ -336,22 +172,10 @@ void StackVM::check_return(const Frame& f, Value result) {
 
 namespace {
 
-void list_extend(Value list, Value seq) {
-  std::vector<Value> items = collect(seq);
-  auto& dst = as_obj<ListObj>(list)->items;
-  dst.insert(dst.end(), items.begin(), items.end());
-}
-
 // A list or tuple adopting the n references at items.
 Value take_sequence(const Value* items, uint32_t n, bool list) {
   std::vector<Value> v(items, items + n);
   return list ? make_list(std::move(v)) : make_tuple(std::move(v));
-}
-
-Value concat_strings(const Value* parts, uint32_t n) {
-  std::string s;
-  for (uint32_t i = 0; i < n; ++i) s += str_view(parts[i]);
-  return make_str(s);
 }
 
 // `a, b = s`: the items go to out in reverse, so the first target's value is on top.
@@ -359,15 +183,6 @@ void unpack_reversed(Value s, uint32_t n, Value* out) {
   std::vector<Value> items(n);
   unpack(s, n, items.data());
   for (uint32_t i = 0; i < n; ++i) out[i] = items[n - 1 - i];
-}
-
-// An f-string field: conversion 0 none, 1 !s, 2 !r; spec Undefined when absent.
-Value format_field(Value v, Value spec, uint32_t conversion) {
-  if (conversion == 0) return make_str(format_value(v, spec.is_undefined() ? std::string_view() : str_view(spec)));
-  std::string text = conversion == 2 ? repr(v) : to_str(v);
-  if (spec.is_undefined()) return make_str(text);
-  Ref converted = Ref::steal(make_str(text));
-  return make_str(format_value(converted.get(), str_view(spec)));
 }
 
 }  // namespace
@@ -391,29 +206,15 @@ bool StackVM::call_keywords(uint32_t n, const TupleObj* names) {
 // keywords are on the stack; they are spread out and called like any other call.
 bool StackVM::call_spread(bool has_kw) {
   Value* at = sp_ - (has_kw ? 2 : 1);
-  Value argl = at[0];
-  Value kwd = has_kw ? at[1] : Value::none();
-  std::vector<Value> pos = std::move(as_obj<ListObj>(argl)->items);
-  as_obj<ListObj>(argl)->items.clear();
-  std::vector<StrObj*> names;
-  std::vector<Value> kwvals;
-  if (has_kw)
-    for (auto& e : as_obj<DictObj>(kwd)->entries) {
-      names.push_back(intern(str_view(e.key)));
-      incref(e.value);
-      kwvals.push_back(e.value);
-    }
-  decref(argl);
-  decref(kwd);
+  SpreadArgs spread(at[0], has_kw ? at[1] : Value::none());
+  decref(at[0]);
+  if (has_kw) decref(at[1]);
   sp_ = at;
-  if (sp_ + pos.size() + kwvals.size() + 1 > stack_limit_) {
-    for (Value v : pos) decref(v);
-    for (Value v : kwvals) decref(v);
-    throw RuntimeError("maximum recursion depth exceeded");
-  }
-  for (Value v : pos) *sp_++ = v;
-  for (Value v : kwvals) *sp_++ = v;
-  return call_value(uint32_t(pos.size()), uint32_t(kwvals.size()), names.data(), false);
+  uint32_t n = uint32_t(spread.values.size());
+  if (sp_ + n + 1 > stack_limit_) throw RuntimeError("maximum recursion depth exceeded");
+  spread.move_to(sp_);
+  sp_ += n;
+  return call_value(spread.npos, n - spread.npos, spread.kwnames.data(), false);
 }
 
 // ---------------------------------------------------------------- the loop
@@ -521,6 +322,7 @@ Value StackVM::execute() {
   }
   op_STORE_CELL: {
     auto* cell = as_obj<CellObj>(base[A]);
+    check_not_frozen(cell);
     Value old = cell->value;
     cell->value = *--sp;
     decref(old);
@@ -546,6 +348,7 @@ Value StackVM::execute() {
   }
   op_STORE_FREE: {
     CellObj* cell = frame->func->cells[A];
+    check_not_frozen(cell);
     Value old = cell->value;
     cell->value = *--sp;
     decref(old);
@@ -1057,15 +860,9 @@ Value StackVM::execute() {
   }
   op_STORE_ATTR: {
     SYNC();
-    Value o = sp[-1];
-    StrObj* name = as_obj<StrObj>(consts[A]);
-    if (!is_type(o, ObjType::Module))
-      throw RuntimeError(std::string("cannot set attribute '") + name->data + "' of '" + type_name(o) + "'");
-    auto* m = as_obj<ModuleObj>(o);
-    int slot = m->slot(name->data);
-    decref(m->slots[slot]);
-    m->slots[slot] = sp[-2];
-    decref(o);
+    store_attr(sp[-1], as_obj<StrObj>(consts[A]), sp[-2]);
+    decref(sp[-1]);
+    decref(sp[-2]);
     sp -= 2;
     NEXT();
   }
@@ -1115,12 +912,7 @@ Value StackVM::execute() {
     Value* recv = sp - n - 1;
     SYNC();
     if (const BuiltinDef* def = find_method(*recv, name->data)) {
-      CallArgs a;
-      a.pos = recv;
-      a.npos = n + 1;
-      check_native_call(*def, a, true);
-      Value r = def->fn(*this, a);
-      for (Value* p = recv; p < sp; ++p) decref(*p);
+      Value r = call_native_method(*this, def, recv, n);
       sp = recv;
       *sp++ = r;
       NEXT();
@@ -1188,12 +980,8 @@ Value StackVM::execute() {
   }
   op_IMPORT_FROM: {
     SYNC();
-    Value m = sp[-1];
-    StrObj* name = as_obj<StrObj>(consts[A]);
-    Value v = as_obj<ModuleObj>(m)->get(name->data);
-    if (v.is_undefined())
-      throw RuntimeError("cannot import name '" + name->data + "' from '" + as_obj<ModuleObj>(m)->name->data + "'");
-    incref(*sp++ = v);
+    Value v = import_from(sp[-1], as_obj<StrObj>(consts[A]));
+    *sp++ = v;
     NEXT();
   }
   op_UNPACK: {

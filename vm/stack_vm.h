@@ -59,7 +59,6 @@ class StackVM final : public VM {
   void push_frame(FunctionObj* fn, Value* base, bool native_entry);
   bool call_keywords(uint32_t n, const TupleObj* names);
   bool call_spread(bool has_kw);
-  void bind_args(FunctionObj* fn, Value* args, uint32_t npos, uint32_t nkw, StrObj* const* kwnames);
   void check_args(const Frame& f);
   void check_return(const Frame& f, Value result);
   Value import(const std::string& name);

@@ -24,6 +24,7 @@ static_assert(sizeof(TensorObj) <= kHeader, "the tensor header must fit before t
 constexpr size_t kMaxClassBytes = size_t(1) << 30;    // larger blocks are allocated alone
 constexpr size_t kMaxCachedBytes = size_t(1) << 30;   // free bytes a thread may keep
 constexpr uint8_t kHugeClass = 255;
+constexpr uint8_t kExternalClass = 254;  // a header alone: the data belongs to someone else
 // A tensor may not need more than this many bytes (so sizes never overflow size_t).
 constexpr uint64_t kMaxTensorBytes = uint64_t(1) << 46;
 
@@ -137,8 +138,27 @@ TensorObj* new_tensor(std::span<const int64_t> shape) {
 
 TensorObj* new_tensor_like(const TensorObj* t) { return new_tensor(t->dims()); }
 
+TensorObj* new_tensor_external(std::span<const int64_t> shape, float* data) {
+  if (shape.size() > size_t(kMaxRank))
+    throw RuntimeError("tensors have at most 8 dimensions, not " + std::to_string(shape.size()));
+  auto* t = new TensorObj();
+  t->size_class = kExternalClass;
+  t->ndim = uint8_t(shape.size());
+  t->numel = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    t->shape[i] = shape[i];
+    t->numel *= shape[i];
+  }
+  t->data = data;
+  return t;
+}
+
 void free_tensor(TensorObj* t) {
   uint8_t cls = t->size_class;
+  if (cls == kExternalClass) {
+    delete t;
+    return;
+  }
   t->~TensorObj();
   void* block = t;
   if (cls == kHugeClass || !pool_alive) {

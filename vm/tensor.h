@@ -36,6 +36,10 @@ inline TensorObj* as_tensor(Value v) { return as_obj<TensorObj>(v); }
 TensorObj* new_tensor(std::span<const int64_t> shape);
 // Same shape as t.
 TensorObj* new_tensor_like(const TensorObj* t);
+// A tensor of `shape` whose data is `data`: memory the tensor does not own (a package's weights,
+// vm/program.h). Only its header is allocated; freeing it leaves the data alone. data must be
+// 64-byte aligned and outlive the tensor.
+TensorObj* new_tensor_external(std::span<const int64_t> shape, float* data);
 // Freed by destroy_object: the block goes back to this thread's pool.
 void free_tensor(TensorObj* t);
 

@@ -109,31 +109,26 @@ Dims shape_args(const Value* v, uint32_t n, const char* fn) {
 
 Dims broadcast_shape(const char* what, std::span<const int64_t> a, std::span<const int64_t> b) {
   Dims out;
-  out.n = int(std::max(a.size(), b.size()));
-  for (int i = 0; i < out.n; ++i) {
-    int ia = int(a.size()) - out.n + i, ib = int(b.size()) - out.n + i;
-    int64_t x = ia >= 0 ? a[ia] : 1, y = ib >= 0 ? b[ib] : 1;
-    if (x != y && x != 1 && y != 1) broadcast_error(what, a, b);
-    out.d[i] = x == 1 ? y : x;
-  }
+  if (!broadcast_shapes(a, b, out.d, &out.n)) broadcast_error(what, a, b);
   return out;
 }
 
-// The Strided plan for operands broadcast to `out`: strides 0 along broadcast dimensions,
-// size-1 dimensions dropped, and neighbours that are contiguous in every operand merged.
-Strided plan(const Dims& out, std::initializer_list<const TensorObj*> operands) {
-  Strided s;
-  int k = 0;
-  int64_t str[Strided::kMaxOperands][kMaxRank];
-  for (const TensorObj* t : operands) {
+// The plan for operands (null: a number, read with stride 0 everywhere) broadcast to `out`:
+// strides 0 along broadcast dimensions, size-1 dimensions dropped, and neighbours that are
+// contiguous in every operand merged.
+template <class Plan>
+Plan plan_of(const Dims& out, const TensorObj* const* operands, int k) {
+  Plan s;
+  int64_t str[Plan::kMaxOperands][kMaxRank];
+  for (int j = 0; j < k; ++j) {
+    const TensorObj* t = operands[j];
     int64_t acc = 1;
     for (int i = out.n - 1; i >= 0; --i) {
-      int ti = int(t->ndim) - out.n + i;
+      int ti = t ? int(t->ndim) - out.n + i : -1;
       int64_t dim = ti >= 0 ? t->shape[ti] : 1;
-      str[k][i] = dim == 1 ? 0 : acc;
+      str[j][i] = dim == 1 ? 0 : acc;
       acc *= dim;
     }
-    ++k;
   }
   for (int i = 0; i < out.n; ++i) {
     if (out.d[i] == 1) continue;
@@ -156,6 +151,9 @@ Strided plan(const Dims& out, std::initializer_list<const TensorObj*> operands) 
     for (int j = 0; j < k; ++j) s.stride[j][0] = 0;
   }
   return s;
+}
+Strided plan(const Dims& out, std::initializer_list<const TensorObj*> operands) {
+  return plan_of<Strided>(out, operands.begin(), int(operands.size()));
 }
 
 // ---------------------------------------------------------------- elementwise
@@ -813,33 +811,7 @@ Value bi_matmul(VM&, const CallArgs& a) {
 }
 
 Value bi_linear(VM&, const CallArgs& a) {
-  const TensorObj* x = tensor_arg(a.pos[0], "linear");
-  const TensorObj* w = tensor_arg(native_arg(a, 1, "w", "linear"), "linear");
-  Value bv = native_arg(a, 2, "b", "linear");
-  const TensorObj* b = given_not_none(bv) ? tensor_arg(bv, "linear") : nullptr;
-  if (w->ndim != 2) throw_error("linear: the weight must have 2 dimensions, got shape " + shape_str(w->dims()));
-  int64_t n = w->shape[0], k = w->shape[1];
-  if (x->ndim == 0 || x->shape[x->ndim - 1] != k)
-    throw_error("linear: shapes " + shape_str(x->dims()) + " and " + shape_str(w->dims()) + " do not match");
-  if (b && !(b->ndim == 1 && b->shape[0] == n) && !(b->ndim == 0))
-    throw_error("linear: bias of shape " + shape_str(b->dims()) + " does not match weight of shape " +
-                shape_str(w->dims()));
-  Dims out(x->dims());
-  out.d[out.n - 1] = n;
-  if (x->ndim == 1) {  // a vector in, a vector out
-    out.n = 1;
-    out.d[0] = n;
-  }
-  TRef r(alloc(out));
-  int64_t m = k ? x->numel / k : out.numel() / std::max<int64_t>(n, 1);
-  if (r->numel == 0) return r.release();
-  if (b && b->ndim == 0) {  // a rank-0 bias broadcasts like a number
-    kern().linear(x->data, w->data, nullptr, r->data, m, n, k, Activation::None);
-    kern().binary_scalar(BinaryKind::Add, r->data, b->data[0], r->data, r->numel, false);
-    return r.release();
-  }
-  kern().linear(x->data, w->data, b ? b->data : nullptr, r->data, m, n, k, Activation::None);
-  return r.release();
+  return tensor_linear(a.pos[0], native_arg(a, 1, "w", "linear"), native_arg(a, 2, "b", "linear"), Activation::None);
 }
 
 // softmax and log_softmax along any axis: the kernel works on the last, so another axis is
@@ -996,6 +968,58 @@ Value tensor_binary(BinaryOp op, Value a, Value b) {
 Value tensor_compare(CompareOp op, Value a, Value b) {
   if (!tensor_or_number(a) || !tensor_or_number(b)) return Value::undefined();
   return elementwise(compare_kind(op), a, b, quoted_symbol<CompareOp, size_t(CompareOp::Ne) + 1>(op));
+}
+
+bool broadcast_shapes(std::span<const int64_t> a, std::span<const int64_t> b, int64_t* out, int* rank) {
+  const int n = int(std::max(a.size(), b.size()));
+  for (int i = 0; i < n; ++i) {
+    int ia = int(a.size()) - n + i, ib = int(b.size()) - n + i;
+    int64_t x = ia >= 0 ? a[ia] : 1, y = ib >= 0 ? b[ib] : 1;
+    if (x != y && x != 1 && y != 1) return false;
+    out[i] = x == 1 ? y : x;
+  }
+  *rank = n;
+  return true;
+}
+
+EwPlan broadcast_plan(std::span<const int64_t> shape, std::span<const TensorObj* const> operands) {
+  return plan_of<EwPlan>(Dims(shape), operands.data(), int(operands.size()));
+}
+
+Value tensor_linear(Value xv, Value wv, Value bv, Activation act) {
+  const TensorObj* x = tensor_arg(xv, "linear");
+  const TensorObj* w = tensor_arg(wv, "linear");
+  const TensorObj* b = given_not_none(bv) ? tensor_arg(bv, "linear") : nullptr;
+  if (w->ndim != 2) throw_error("linear: the weight must have 2 dimensions, got shape " + shape_str(w->dims()));
+  int64_t n = w->shape[0], k = w->shape[1];
+  if (x->ndim == 0 || x->shape[x->ndim - 1] != k)
+    throw_error("linear: shapes " + shape_str(x->dims()) + " and " + shape_str(w->dims()) + " do not match");
+  if (b && !(b->ndim == 1 && b->shape[0] == n) && !(b->ndim == 0))
+    throw_error("linear: bias of shape " + shape_str(b->dims()) + " does not match weight of shape " +
+                shape_str(w->dims()));
+  Dims out(x->dims());
+  out.d[out.n - 1] = n;
+  if (x->ndim == 1) {  // a vector in, a vector out
+    out.n = 1;
+    out.d[0] = n;
+  }
+  TRef r(alloc(out));
+  int64_t m = k ? x->numel / k : out.numel() / std::max<int64_t>(n, 1);
+  if (r->numel == 0) return r.release();
+  if (b && b->ndim == 0) {  // a rank-0 bias broadcasts like a number, then the activation
+    kern().linear(x->data, w->data, nullptr, r->data, m, n, k, Activation::None);
+    kern().binary_scalar(BinaryKind::Add, r->data, b->data[0], r->data, r->numel, false);
+    switch (act) {
+      case Activation::None: break;
+      case Activation::Relu: kern().unary(UnaryKind::Relu, r->data, r->data, r->numel); break;
+      case Activation::Sigmoid: kern().unary(UnaryKind::Sigmoid, r->data, r->data, r->numel); break;
+      case Activation::Tanh: kern().unary(UnaryKind::Tanh, r->data, r->data, r->numel); break;
+      case Activation::Gelu: kern().unary(UnaryKind::Gelu, r->data, r->data, r->numel); break;
+    }
+    return r.release();
+  }
+  kern().linear(x->data, w->data, b ? b->data : nullptr, r->data, m, n, k, act);
+  return r.release();
 }
 
 Value tensor_unary(UnaryKind op, const TensorObj* x) {

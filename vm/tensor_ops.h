@@ -29,6 +29,19 @@ Value tensor_binary(BinaryOp op, Value a, Value b);
 // operand is neither (the caller then applies Python's rules).
 Value tensor_compare(CompareOp op, Value a, Value b);
 Value tensor_unary(UnaryKind op, const TensorObj* x);
+// act(linear(x, w, b)) with linear()'s argument checks, shape rules and messages ("linear:
+// shapes (2, 3) and (4, 5) do not match"); b Undefined or None: no bias. The bias and the
+// activation are the device's linear epilogue (the fused GEMM, vm/fused.h).
+Value tensor_linear(Value x, Value w, Value b, Activation act);
+
+// NumPy broadcasting of shapes a and b: the result's rank into *rank and its dimensions into
+// out (room for kMaxRank); false when they do not broadcast (the operators then raise
+// "'+': shapes (2,) and (3,) cannot be broadcast").
+bool broadcast_shapes(std::span<const int64_t> a, std::span<const int64_t> b, int64_t* out, int* rank);
+// The plan for reading each of `operands` (null: a number, stride 0 everywhere), each
+// broadcastable to `shape`, as elementwise kernels take it: size-1 dimensions dropped and
+// neighbours contiguous in every operand merged; rank 1 at least.
+EwPlan broadcast_plan(std::span<const int64_t> shape, std::span<const TensorObj* const> operands);
 // Truth of a one-element tensor; "truth value of a tensor with N elements is ambiguous".
 bool tensor_truthy(const TensorObj* t);
 // The element of a one-element tensor, as float(x) and item(x) give it.

@@ -1,0 +1,330 @@
+// IR -> register bytecode (vm/reg_opcodes.h), and the back end's public entry points.
+//
+// Each IR instruction becomes one VM instruction plus the moves its operand conventions need:
+// a constant where only a register will do is loaded into a scratch register above everything
+// live; operands that must be consecutive (a call's callee and arguments, a list's items, a
+// closure's defaults and cells, a fused kernel's arguments) are gathered into a block. A call's
+// block sits above every register live across the call, because the callee's frame starts at
+// R[A+1]; operands already in their place in such a block are not moved. A compare-and-branch
+// is an IF* instruction and a JMP; jumps to the next block in the layout are left out.
+#include "emit_reg.h"
+
+#include <algorithm>
+
+#include "ir.h"
+
+namespace tvm {
+namespace ir {
+namespace {
+
+class RegEmitter {
+ public:
+  RegEmitter(Function& f) : f_(f), live_(compute_liveness(f)), al_(allocate_registers(f, live_)), c_(f.code) {
+    nregs_ = std::max(al_.nregs, f.nparams);
+  }
+
+  CodeObj* run() {
+    block_start_.assign(f_.blocks.size(), 0);
+    for (size_t b = 0; b < f_.blocks.size(); ++b) {
+      block_start_[b] = int(c_->rcode.size());
+      next_block_ = b + 1 < f_.blocks.size() ? int(b + 1) : -1;
+      emit_block(int(b));
+    }
+    for (auto [at, block] : fixups_) {
+      RInstr& w = c_->rcode[at];
+      w = rencode(rop(w), ra(w), uint32_t(block_start_[size_t(block)]), rc(w));
+    }
+    c_->consts = std::move(f_.consts);
+    f_.consts.clear();
+    c_->kernels = std::move(f_.kernels);
+    c_->nregs = nregs_;
+    c_->frame_size = nregs_;
+    c_->is_register = true;
+    return std::exchange(f_.code, nullptr);
+  }
+
+ private:
+  int reg(int v) const { return al_.reg[size_t(v)]; }
+
+  void use_reg(int r) { nregs_ = std::max(nregs_, r + 1); }
+
+  size_t put(ROp op, uint32_t a = 0, uint32_t b = 0, uint32_t c = 0) {
+    c_->rcode.push_back(rencode(op, a, b, c));
+    c_->locs.push_back(loc_);
+    return c_->rcode.size() - 1;
+  }
+
+  void jump_to(ROp op, uint32_t a, int block) {
+    size_t at = put(op, a, 0, 0);
+    fixups_.push_back({at, block});
+  }
+
+  uint32_t rk(const Opd& o) {
+    if (o.is_const()) return rk_const(uint32_t(o.v));
+    return uint32_t(reg(o.v));
+  }
+
+  // The operand in a register: constants go to the next scratch register.
+  uint32_t in_reg(const Opd& o) {
+    if (o.is_reg()) return uint32_t(reg(o.v));
+    int r = scratch_++;
+    use_reg(r);
+    put(ROp::LOADK, uint32_t(r), uint32_t(o.v));
+    return uint32_t(r);
+  }
+
+  void move(int dst, const Opd& src) {
+    use_reg(dst);
+    if (src.is_const()) put(ROp::LOADK, uint32_t(dst), uint32_t(src.v));
+    else if (reg(src.v) != dst) put(ROp::MOVE, uint32_t(dst), uint32_t(reg(src.v)));
+  }
+
+  // Puts ops in consecutive registers at or above `base` (above everything live after the
+  // instruction); returns the first. Operands already at their place there stay.
+  int gather(const std::vector<Opd>& ops, int base) {
+    if (ops.empty()) return 0;
+    bool in_place = true;
+    int top = base;
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (ops[i].is_reg()) {
+        int r = reg(ops[i].v);
+        if (r >= base && r != base + int(i)) in_place = false;
+        top = std::max(top, r + 1);
+      }
+    int at = in_place ? base : top;
+    for (size_t i = 0; i < ops.size(); ++i) move(at + int(i), ops[i]);
+    use_reg(at + int(ops.size()) - 1);
+    return at;
+  }
+
+  void emit_block(int b) {
+    const Block& blk = f_.blocks[size_t(b)];
+    // Live sets after each instruction, from the block's end backwards.
+    std::vector<uint64_t> cur = live_.live_out[size_t(b)];
+    std::vector<int> live_top(blk.instrs.size());
+    auto top_of = [&](const std::vector<uint64_t>& s) {
+      int top = 0;
+      for (size_t w = 0; w < s.size(); ++w) {
+        uint64_t bits = s[w];
+        while (bits) {
+          int v = int(w * 64) + __builtin_ctzll(bits);
+          bits &= bits - 1;
+          if (reg(v) >= 0) top = std::max(top, reg(v) + 1);
+        }
+      }
+      return top;
+    };
+    for (size_t i = blk.instrs.size(); i-- > 0;) {
+      const Instr& in = blk.instrs[i];
+      // What stays live across the instruction (its own results are written last).
+      for_each_def(in, [&](int d) { cur[size_t(d) >> 6] &= ~(uint64_t(1) << (d & 63)); });
+      live_top[i] = top_of(cur);
+      for_each_use(in, [&](int u) { cur[size_t(u) >> 6] |= uint64_t(1) << (u & 63); });
+    }
+    for (size_t i = 0; i < blk.instrs.size(); ++i) {
+      const Instr& in = blk.instrs[i];
+      int top = live_top[i];
+      for_each_def(in, [&](int d) { top = std::max(top, reg(d) + 1); });
+      int above = top;
+      for_each_use(in, [&](int u) { above = std::max(above, reg(u) + 1); });
+      scratch_ = above;
+      loc_ = in.loc;
+      emit_instr(in, live_top[i]);
+    }
+  }
+
+  void emit_instr(const Instr& in, int live_top) {
+    int dst = in.dst >= 0 ? reg(in.dst) : -1;
+    if (dst >= 0) use_reg(dst);
+    const auto& a = in.args;
+    switch (in.op) {
+      case Op::Move: move(dst, a[0]); break;
+      case Op::CheckDef: put(ROp::CHECKDEF, in_reg(a[0]), uint32_t(in.imm)); break;
+      case Op::GetGlobal: put(ROp::GETGLOBAL, uint32_t(dst), uint32_t(in.imm)); break;
+      case Op::SetGlobal: put(ROp::SETGLOBAL, in_reg(a[0]), uint32_t(in.imm)); break;
+      case Op::GetFree: put(ROp::GETFREE, uint32_t(dst), uint32_t(in.imm)); break;
+      case Op::SetFree: put(ROp::SETFREE, in_reg(a[0]), uint32_t(in.imm)); break;
+      case Op::GetFreeCell: put(ROp::GETFREECELL, uint32_t(dst), uint32_t(in.imm)); break;
+      case Op::MakeCell:
+        if (!a.empty()) move(dst, a[0]);
+        put(ROp::MAKECELL, uint32_t(dst));
+        break;
+      case Op::GetCell: put(ROp::GETCELL, uint32_t(dst), in_reg(a[0]), uint32_t(in.imm)); break;
+      case Op::SetCell: {
+        uint32_t cell = in_reg(a[0]);
+        put(ROp::SETCELL, cell, in_reg(a[1]));
+        break;
+      }
+      case Op::Binary:
+      case Op::Compare: put(in.sub, uint32_t(dst), rk(a[0]), rk(a[1])); break;
+      case Op::Unary: put(in.sub, uint32_t(dst), in_reg(a[0])); break;
+      case Op::GetIter: put(ROp::GETITER, uint32_t(dst), in_reg(a[0])); break;
+      case Op::NewList:
+      case Op::NewTuple:
+      case Op::Concat: {
+        int b = gather(a, live_top);
+        ROp op = in.op == Op::NewList ? ROp::NEWLIST : in.op == Op::NewTuple ? ROp::NEWTUPLE : ROp::CONCAT;
+        put(op, uint32_t(dst), uint32_t(b), uint32_t(a.size()));
+        break;
+      }
+      case Op::NewDict: {
+        int b = gather(a, live_top);
+        put(ROp::NEWDICT, uint32_t(dst), uint32_t(b), uint32_t(a.size() / 2));
+        break;
+      }
+      case Op::NewSlice: {
+        int b = gather(a, live_top);
+        put(ROp::NEWSLICE, uint32_t(dst), uint32_t(b), uint32_t(a.size()));
+        break;
+      }
+      case Op::Format: {
+        int b = gather(a, live_top);
+        put(ROp::FORMAT, uint32_t(dst), uint32_t(b), uint32_t(in.imm));
+        break;
+      }
+      case Op::ListAppend:
+      case Op::ListExtend: {
+        uint32_t list = in_reg(a[0]);
+        put(in.op == Op::ListAppend ? ROp::LISTAPPEND : ROp::LISTEXTEND, list, in_reg(a[1]));
+        break;
+      }
+      case Op::ListToTuple: put(ROp::LISTTOTUPLE, uint32_t(dst), in_reg(a[0])); break;
+      case Op::DictSet: put(ROp::DICTSET, in_reg(a[0]), rk(a[1]), rk(a[2])); break;
+      case Op::GetItem: put(ROp::GETITEM, uint32_t(dst), in_reg(a[0]), rk(a[1])); break;
+      case Op::SetItem: put(ROp::SETITEM, in_reg(a[0]), rk(a[1]), rk(a[2])); break;
+      case Op::GetAttr: put(ROp::GETATTR, uint32_t(dst), in_reg(a[0]), uint32_t(in.imm)); break;
+      case Op::SetAttr: put(ROp::SETATTR, in_reg(a[0]), uint32_t(in.imm), rk(a[1])); break;
+      case Op::Call:
+      case Op::CallMethod:
+      case Op::CallEx: {
+        int b = gather(a, live_top);
+        if (in.op == Op::Call) put(ROp::CALL, uint32_t(b), uint32_t(a.size() - 1), uint32_t(in.imm));
+        else if (in.op == Op::CallMethod) put(ROp::CALLMETHOD, uint32_t(b), uint32_t(a.size() - 1), uint32_t(in.imm));
+        else put(ROp::CALLEX, uint32_t(b), a.size() > 2 ? 1u : 0u);
+        if (dst >= 0 && dst != b) put(ROp::MOVE, uint32_t(dst), uint32_t(b));
+        break;
+      }
+      case Op::Closure: {
+        int b = gather(a, live_top);
+        put(ROp::CLOSURE, uint32_t(dst), uint32_t(in.imm), uint32_t(b));
+        break;
+      }
+      case Op::Import: put(ROp::IMPORT, uint32_t(dst), uint32_t(in.imm)); break;
+      case Op::ImportFrom: put(ROp::IMPORTFROM, uint32_t(dst), in_reg(a[0]), uint32_t(in.imm)); break;
+      case Op::Unpack: {
+        // Written above everything live (the targets and the source included), then moved.
+        int b = scratch_;
+        for (int d : in.dsts) b = std::max(b, reg(d) + 1);
+        uint32_t src = in_reg(a[0]);
+        b = std::max(b, int(src) + 1);
+        use_reg(b + int(in.dsts.size()) - 1);
+        put(ROp::UNPACK, uint32_t(b), src, uint32_t(in.dsts.size()));
+        for (size_t i = 0; i < in.dsts.size(); ++i)
+          if (reg(in.dsts[i]) >= 0 && reg(in.dsts[i]) != b + int(i)) put(ROp::MOVE, uint32_t(reg(in.dsts[i])), uint32_t(b + int(i)));
+        break;
+      }
+      case Op::CheckArgs: put(ROp::CHECKARGS); break;
+      case Op::CheckReturn: put(ROp::CHECKRETURN, in_reg(a[0])); break;
+      case Op::KCall: {
+        int b = gather(a, live_top);
+        put(ROp::KCALL, uint32_t(dst), uint32_t(b), uint32_t(in.imm));
+        break;
+      }
+      case Op::Jmp:
+        if (in.t0 != next_block_) jump_to(ROp::JMP, 0, in.t0);
+        break;
+      case Op::Branch: {
+        uint32_t r = in_reg(a[0]);
+        if (in.t1 == next_block_) {
+          jump_to(ROp::JMPIF, r, in.t0);
+        } else if (in.t0 == next_block_) {
+          jump_to(ROp::JMPIFNOT, r, in.t1);
+        } else {
+          jump_to(ROp::JMPIF, r, in.t0);
+          jump_to(ROp::JMP, 0, in.t1);
+        }
+        break;
+      }
+      case Op::CmpBranch: {
+        ROp op = ROp(int(ROp::IFLT) + (int(in.sub) - int(ROp::LT)));
+        uint32_t x = rk(a[0]), y = rk(a[1]);
+        if (in.t0 == next_block_) {
+          put(op, 0, x, y);  // false: the JMP runs
+          jump_to(ROp::JMP, 0, in.t1);
+        } else {
+          put(op, 1, x, y);
+          jump_to(ROp::JMP, 0, in.t0);
+          if (in.t1 != next_block_) jump_to(ROp::JMP, 0, in.t1);
+        }
+        break;
+      }
+      case Op::ForIter:
+        put(ROp::FORITER, uint32_t(dst), in_reg(a[0]));
+        jump_to(ROp::JMP, 0, in.t1);
+        if (in.t0 != next_block_) jump_to(ROp::JMP, 0, in.t0);
+        break;
+      case Op::Return: put(ROp::RETURN, 0, rk(a[0])); break;
+      case Op::AssertFail:
+        if (a.empty()) put(ROp::ASSERTFAIL, 0, 0);
+        else put(ROp::ASSERTFAIL, in_reg(a[0]), 1);
+        break;
+    }
+  }
+
+  Function& f_;
+  Liveness live_;
+  Allocation al_;
+  CodeObj* c_;
+  int nregs_ = 0;
+  int scratch_ = 0;
+  int next_block_ = -1;
+  SourceLoc loc_{0, 0};
+  std::vector<int> block_start_;
+  std::vector<std::pair<size_t, int>> fixups_;
+};
+
+}  // namespace
+
+CodeObj* emit_code(Function& f) { return RegEmitter(f).run(); }
+
+CodeObj* compile_ir(Function& f, bool fuse_ops) {
+  optimize(f);
+  if (fuse_ops) {
+    fuse(f);
+    optimize(f);
+  }
+  return emit_code(f);
+}
+
+}  // namespace ir
+
+CodeObj* emit_register_module(const ast::Module& m, ModuleObj* module, const RegCompileEnv& env, Diagnostics& diag) {
+  size_t errors = diag.errors().size();
+  ir::BuildEnv b;
+  b.frozen_globals = env.frozen_globals;
+  b.specialise = env.specialise;
+  b.fuse = env.fuse;
+  std::unique_ptr<ir::Function> f = ir::build_module(m, module, b, diag);
+  if (diag.errors().size() != errors) return nullptr;
+  CodeObj* code = ir::compile_ir(*f, env.fuse);
+  // A module's top level has no parameters: slot_names lists its globals in slot order, which
+  // the register VM lays out a fresh module by.
+  code->slot_names = module->slot_names;
+  return code;
+}
+
+CodeObj* emit_register_function(FunctionObj* fn, const RegCompileEnv& env,
+                                const std::function<Diagnostics&(const CodeObj* stack_code)>& diag_for) {
+  Diagnostics& diag = diag_for(fn->code);
+  size_t errors = diag.errors().size();
+  ir::BuildEnv b;
+  b.frozen_globals = env.frozen_globals;
+  b.specialise = env.specialise;
+  b.fuse = env.fuse;
+  b.in_entry = true;
+  std::unique_ptr<ir::Function> f = ir::build_frozen_function(fn, b, diag);
+  if (diag.errors().size() != errors) return nullptr;
+  return ir::compile_ir(*f, env.fuse);
+}
+
+}  // namespace tvm

@@ -1,0 +1,110 @@
+// Liveness over the CFG and register assignment by linear scan (Poletto & Sarkar): each vreg
+// gets one interval, from its first to its last appearance in the block layout (stretched over
+// whole blocks where it is live in or out), and the lowest register free over that interval.
+// There is no spilling: a frame has 65536 registers.
+//
+// Two facts the VM relies on fall out of the intervals: parameters sit in R[0..nparams) on
+// entry (they are assigned first, to themselves), and a register that no interval has used
+// yet still holds the unassigned value the VM clears frames with, which CHECKDEF and an empty
+// MAKECELL read: a variable that may be read unassigned is live from the entry, so its
+// register is not shared with anything before it.
+#include <algorithm>
+
+#include "ir.h"
+
+namespace tvm::ir {
+
+Liveness compute_liveness(const Function& f) {
+  Liveness l;
+  size_t nb = f.blocks.size();
+  l.words = (f.nvregs + 63) / 64;
+  size_t w = size_t(l.words);
+  std::vector<std::vector<uint64_t>> gen(nb, std::vector<uint64_t>(w)), kill(nb, std::vector<uint64_t>(w));
+  l.live_in.assign(nb, std::vector<uint64_t>(w));
+  l.live_out.assign(nb, std::vector<uint64_t>(w));
+  auto set = [](std::vector<uint64_t>& s, int v) { s[size_t(v) >> 6] |= uint64_t(1) << (v & 63); };
+  auto test = [](const std::vector<uint64_t>& s, int v) { return (s[size_t(v) >> 6] >> (v & 63)) & 1; };
+  for (size_t b = 0; b < nb; ++b)
+    for (const Instr& in : f.blocks[b].instrs) {
+      for_each_use(in, [&](int u) {
+        if (!test(kill[b], u)) set(gen[b], u);
+      });
+      for_each_def(in, [&](int d) { set(kill[b], d); });
+    }
+  std::vector<std::vector<int>> succ(nb);
+  for (size_t b = 0; b < nb; ++b) successors(f.blocks[b], succ[b]);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t b = nb; b-- > 0;) {
+      auto& out = l.live_out[b];
+      for (int s : succ[b])
+        for (size_t i = 0; i < w; ++i) out[i] |= l.live_in[size_t(s)][i];
+      for (size_t i = 0; i < w; ++i) {
+        uint64_t in = gen[b][i] | (out[i] & ~kill[b][i]);
+        if (in != l.live_in[b][i]) {
+          l.live_in[b][i] = in;
+          changed = true;
+        }
+      }
+    }
+  }
+  return l;
+}
+
+Allocation allocate_registers(const Function& f, const Liveness& live) {
+  int n = f.nvregs;
+  std::vector<int> start(size_t(n), -1), end(size_t(n), -1);
+  auto touch = [&](int v, int pos) {
+    if (start[size_t(v)] < 0 || pos < start[size_t(v)]) start[size_t(v)] = pos;
+    if (pos > end[size_t(v)]) end[size_t(v)] = pos;
+  };
+  // Positions: instruction i reads at 2i and writes at 2i + 1, so a result may take the
+  // register of an operand that dies there.
+  int i = 0;
+  int prologue_end = 0;
+  bool in_prologue = true;
+  for (size_t b = 0; b < f.blocks.size(); ++b) {
+    const Block& blk = f.blocks[b];
+    int first = 2 * i, last = 2 * (i + int(blk.instrs.size())) - 1;
+    for (int v = 0; v < n; ++v) {
+      if (live.in(int(b), v)) touch(v, first);
+      if (live.out(int(b), v)) touch(v, std::max(first, last));
+    }
+    for (const Instr& in : blk.instrs) {
+      if (in_prologue && b == 0 && (in.op == Op::CheckArgs || in.op == Op::MakeCell)) prologue_end = 2 * i + 1;
+      else in_prologue = false;
+      for_each_use(in, [&](int u) { touch(u, 2 * i); });
+      for_each_def(in, [&](int d) { touch(d, 2 * i + 1); });
+      ++i;
+    }
+  }
+  Allocation a;
+  a.reg.assign(size_t(n), -1);
+  std::vector<int> free_at;  // per register: the end of the interval holding it
+  // Parameters first, in their own registers, held at least through the prologue (CHECKARGS
+  // reads them; an empty MAKECELL must not take a parameter's register).
+  for (int p = 0; p < f.nparams; ++p) {
+    start[size_t(p)] = 0;
+    end[size_t(p)] = std::max(end[size_t(p)], prologue_end);
+    a.reg[size_t(p)] = p;
+    free_at.push_back(end[size_t(p)]);
+  }
+  std::vector<int> order;
+  for (int v = f.nparams; v < n; ++v)
+    if (start[size_t(v)] >= 0) order.push_back(v);
+  std::sort(order.begin(), order.end(), [&](int x, int y) {
+    return start[size_t(x)] != start[size_t(y)] ? start[size_t(x)] < start[size_t(y)] : x < y;
+  });
+  for (int v : order) {
+    int s = start[size_t(v)];
+    size_t r = 0;
+    while (r < free_at.size() && free_at[r] >= s) ++r;
+    if (r == free_at.size()) free_at.push_back(0);
+    free_at[r] = end[size_t(v)];
+    a.reg[size_t(v)] = int(r);
+  }
+  a.nregs = int(free_at.size());
+  return a;
+}
+
+}  // namespace tvm::ir
