@@ -20,7 +20,7 @@ namespace {
 class RegEmitter {
  public:
   RegEmitter(Function& f) : f_(f), live_(compute_liveness(f)), al_(allocate_registers(f, live_)), c_(f.code) {
-    nregs_ = std::max(al_.nregs, f.nparams);
+    nregs_ = std::max({al_.nregs, f.nparams, 1});
   }
 
   CodeObj* run() {

@@ -441,6 +441,46 @@ bool propagate_local_copies(Function& f) {
   return changed;
 }
 
+// `a, b = x, y`: an Unpack of a tuple built just before (and used nowhere else), or of a
+// constant tuple of the right size, becomes plain moves.
+bool unpack_known_tuples(Function& f) {
+  std::vector<int> uses(size_t(f.nvregs), 0);
+  for (const Block& b : f.blocks)
+    for (const Instr& in : b.instrs) for_each_use(in, [&](int u) { ++uses[size_t(u)]; });
+  bool changed = false;
+  for (Block& b : f.blocks) {
+    std::vector<Instr> out;
+    out.reserve(b.instrs.size());
+    for (size_t i = 0; i < b.instrs.size(); ++i) {
+      Instr& in = b.instrs[i];
+      std::vector<Opd> items;
+      if (in.op == Op::Unpack && in.args[0].is_const() && is_type(f.konst(in.args[0].v), ObjType::Tuple) &&
+          as_obj<TupleObj>(f.konst(in.args[0].v))->items.size() == in.dsts.size()) {
+        for (Value v : as_obj<TupleObj>(f.konst(in.args[0].v))->items) items.push_back(Opd::konst(f.add_const(v)));
+      } else if (in.op == Op::Unpack && in.args[0].is_reg() && uses[size_t(in.args[0].v)] == 1 && i > 0 &&
+                 b.instrs[i - 1].op == Op::NewTuple && b.instrs[i - 1].dst == in.args[0].v &&
+                 b.instrs[i - 1].args.size() == in.dsts.size()) {
+        items = b.instrs[i - 1].args;
+      }
+      if (items.empty() || items.size() != in.dsts.size()) {
+        out.push_back(std::move(in));
+        continue;
+      }
+      for (size_t k = 0; k < items.size(); ++k) {
+        Instr m;
+        m.op = Op::Move;
+        m.dst = in.dsts[k];
+        m.args = {items[k]};
+        m.loc = in.loc;
+        out.push_back(std::move(m));
+      }
+      changed = true;
+    }
+    b.instrs = std::move(out);
+  }
+  return changed;
+}
+
 bool remove_dead_code(Function& f) {
   Liveness live = compute_liveness(f);
   bool changed = false;
@@ -491,6 +531,7 @@ void optimize(Function& f) {
     changed |= propagate_local_copies(f);
     changed |= fold_instrs(f);
     changed |= propagate_single_defs(f);
+    changed |= unpack_known_tuples(f);
     changed |= remove_dead_code(f);
     if (!changed) break;
   }

@@ -14,6 +14,7 @@
 #include "../../compiler/loader.h"
 #include "../../compiler/parse.h"
 #include "../../compiler/resolver.h"
+#include "../../packager/verify.h"
 #include "../../vm/ops.h"
 #include "../../vm/program.h"
 #include "../../vm/reg_vm.h"
@@ -95,9 +96,24 @@ test::Run run_register(const CodeObj* code, ModuleObj* layout) {
   return r;
 }
 
+// The verifier's reasons for refusing any code object in c ("" when it takes them all).
+std::string verify_all(const CodeObj* c, const ModuleObj* module) {
+  std::vector<const CodeObj*> codes;
+  all_codes(c, codes);
+  pkg::VerifyContext ctx;
+  ctx.nglobals = module->slots.size();
+  std::string out;
+  for (const CodeObj* x : codes) {
+    std::string why = pkg::verify_code(*x, ctx);
+    if (!why.empty()) out += x->name + ": " + why + "\n";
+  }
+  return out;
+}
+
 test::Run run_register_source(const std::string& src) {
   RegModule m(src);
   if (!m.code) return {1, "", m.first_error()};
+  if (std::string why = verify_all(m.code, m.module); !why.empty()) return {99, "", "verifier: " + why};
   return run_register(m.code, m.module);
 }
 
