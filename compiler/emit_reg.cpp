@@ -283,9 +283,51 @@ class RegEmitter {
   std::vector<std::pair<size_t, int>> fixups_;
 };
 
+// Orders the blocks as traces: each block is followed by its preferred successor (a jump's
+// target, a branch's true side, a loop's body) when that is not placed yet, so most control
+// flow falls through; the other successors wait on a stack, innermost first.
+void layout_blocks(Function& f) {
+  size_t n = f.blocks.size();
+  std::vector<int> order;
+  std::vector<char> placed(n, 0);
+  std::vector<int> pending{0};
+  std::vector<int> succ;
+  while (!pending.empty()) {
+    int b = pending.back();
+    pending.pop_back();
+    while (b >= 0 && !placed[size_t(b)]) {
+      placed[size_t(b)] = 1;
+      order.push_back(b);
+      successors(f.blocks[size_t(b)], succ);
+      int next = -1;
+      for (int s : succ)
+        if (!placed[size_t(s)] && next < 0) next = s;
+      for (size_t i = succ.size(); i-- > 0;)
+        if (succ[i] != next && !placed[size_t(succ[i])]) pending.push_back(succ[i]);
+      b = next;
+    }
+  }
+  std::vector<int> remap(n, -1);
+  std::vector<Block> blocks;
+  for (int b : order) {
+    remap[size_t(b)] = int(blocks.size());
+    blocks.push_back(std::move(f.blocks[size_t(b)]));
+  }
+  for (Block& blk : blocks) {
+    if (blk.instrs.empty()) continue;
+    Instr& t = blk.instrs.back();
+    if (t.t0 >= 0) t.t0 = remap[size_t(t.t0)];
+    if (t.t1 >= 0) t.t1 = remap[size_t(t.t1)];
+  }
+  f.blocks = std::move(blocks);
+}
+
 }  // namespace
 
-CodeObj* emit_code(Function& f) { return RegEmitter(f).run(); }
+CodeObj* emit_code(Function& f) {
+  layout_blocks(f);
+  return RegEmitter(f).run();
+}
 
 CodeObj* compile_ir(Function& f, bool fuse_ops) {
   optimize(f);

@@ -147,7 +147,6 @@ bool fold_binary(ROp op, Value a, Value b, Value& out) {
   if (!ok && op == ROp::INPLACE_ADD) ok = is_str(a) && is_str(b);
   if (!ok && op == ROp::MUL && is_str(a) && b.is_int())
     ok = b.as_int() <= 4096 && int64_t(str_view(a).size()) * std::max<int64_t>(b.as_int(), 0) <= 4096;
-  if (!ok && op == ROp::MOD) return false;  // str % is not TL
   if (!ok) return false;
   // Huge powers and shifts of ints would be errors or slow; binary_op raises "integer overflow".
   return attempt(out, [&] { return binary_op(binary_of(op), a, b); });

@@ -73,7 +73,9 @@ Allocation allocate_registers(const Function& f, const Liveness& live) {
     for (const Instr& in : blk.instrs) {
       if (in_prologue && b == 0 && (in.op == Op::CheckArgs || in.op == Op::MakeCell)) prologue_end = 2 * i + 1;
       else in_prologue = false;
-      for_each_use(in, [&](int u) { touch(u, 2 * i); });
+      // FORITER keeps reading its iterator after writing the item: they may not share.
+      int read_at = in.op == Op::ForIter ? 2 * i + 1 : 2 * i;
+      for_each_use(in, [&](int u) { touch(u, read_at); });
       for_each_def(in, [&](int d) { touch(d, 2 * i + 1); });
       ++i;
     }

@@ -200,8 +200,10 @@ std::string verify_code(const CodeObj& code, const VerifyContext& ctx) {
   InstrChecker checker(code, ctx);
   for (size_t pc = 0; pc < code.rcode.size(); ++pc)
     if (std::string e = checker.check(pc); !e.empty()) return e;
+  // No falling off the end: the last instruction never goes on to the next.
   ROp last = rop(code.rcode.back());
-  if (last != ROp::RETURN && last != ROp::JMP) return "the last instruction is not RETURN or JMP";
+  if (last != ROp::RETURN && last != ROp::JMP && last != ROp::ASSERTFAIL)
+    return "the last instruction is not RETURN, JMP or ASSERTFAIL";
   return "";
 }
 

@@ -9,9 +9,10 @@
 // writes and re-reads a full intermediate tensor per step. Each step rounds exactly as its
 // separate kernel does, so the result is bit-identical to the unfused chain.
 //
-// Inputs read with the output's contiguous layout are used in place; broadcast ones are first
-// gathered into a block buffer through the plan's strides (a fill for a value repeated along
-// the block). Buffers go to steps by liveness: a step's buffer is free again after its last
+// Inputs read in the output's own layout are used in place. A broadcast input is read in place
+// too within a row of the plan (or is one value, when the row repeats it); long rows are cut into
+// blocks that never cross a row's end, and a block across short rows gathers the input into a
+// buffer first. Buffers go to steps by liveness: a step's buffer is free again after its last
 // reader, so a chain of any length uses a few of them.
 #include <algorithm>
 #include <cstring>
@@ -37,20 +38,6 @@ void map3(F f, const float* __restrict a, const float* __restrict b, const float
   for (; i + kBlock <= n; i += kBlock)
     for (int64_t j = 0; j < kBlock; ++j) y[i + j] = f(a[i + j], b[i + j], c[i + j]);
   for (; i < n; ++i) y[i] = f(a[i], b[i], c[i]);
-}
-
-// The operand slots a step reads (1 to 3).
-int step_operands(const EwStep& st, uint8_t* slots) {
-  slots[0] = st.a;
-  slots[1] = st.b;
-  slots[2] = st.c;
-  switch (st.kind) {
-    case EwStep::Unary: return 1;
-    case EwStep::Binary: return 2;
-    case EwStep::Clamp:
-    case EwStep::Where: return 3;
-  }
-  return 0;
 }
 
 // d[0..n) = v, vectorised.
@@ -116,14 +103,15 @@ struct Cursor {
   int64_t off[kMaxArity] = {};
 };
 
-// Moves the cursor on by len elements, copying them first, for each strided input g (input
-// which[g]), into dst[g] when dst is not null.
+// Moves the cursor on by len elements of the output. Each strided input g (input which[g])
+// whose dst[g] is not null has those elements copied there on the way.
 void advance(const EwPlan& s, Cursor& cur, int ng, const int* which, const float* const* inputs, float* const* dst,
              int64_t len) {
   const int last = s.ndim - 1;
   for (int64_t done = 0; done < len;) {
     const int64_t seg = std::min(s.shape[last] - cur.idx[last], len - done);
-    for (int g = 0; dst && g < ng; ++g) {
+    for (int g = 0; g < ng; ++g) {
+      if (!dst[g]) continue;
       const int j = which[g];
       const float* src = inputs[j] + cur.off[j];
       const int64_t st = s.stride[j][last];
@@ -188,13 +176,12 @@ void elementwise_k(const EwStep* steps, int nsteps, int arity, const float* cons
     }
   }
 
-  alignas(64) float buf[kBuffers][kChunk];
+  alignas(64) float buf[kBuffers][kChunk];  // 86 KB of stack, of which a chain touches a few buffers
   int nfree = 0, free_list[kBuffers];
   for (int k = kBuffers - 1; k >= kScratch; --k) free_list[nfree++] = k;
 
-  // Inputs read in the output's own layout are used in place at the block's offset. The others
-  // (broadcast, or strided) follow the cursor: within a row, one with stride 1 along it is
-  // read in place too and one with stride 0 is one value; a block across rows is gathered.
+  // Inputs read in the output's own layout are used in place at the block's offset; the others
+  // (broadcast, or strided) follow the cursor.
   int64_t contiguous[8];
   for (int64_t d = s.ndim - 1, acc = 1; d >= 0; --d) {
     contiguous[d] = acc;
@@ -240,31 +227,18 @@ void elementwise_k(const EwStep* steps, int nsteps, int arity, const float* cons
     if (row >= kChunk) len = std::min(len, left);  // long rows: no block crosses a row's end
     for (int j = 0; j < arity; ++j)
       if (plain[j]) in[j].p = inputs[j] + base;
-    if (len <= left) {
-      for (int g = 0; g < ng; ++g) {
-        const int j = which[g];
-        const float* src = inputs[j] + cur.off[j];
-        const int64_t st = s.stride[j][last];
-        in[j] = st == 1 ? Operand{src} : st == 0 ? Operand{nullptr, *src} : Operand{};
-      }
-      // the rest (a stride along the row other than 0 and 1) is gathered
-      int nstrided = 0, strided[kMaxArity];
-      float* dst[kMaxArity];
-      for (int g = 0; g < ng; ++g)
-        if (const int64_t st = s.stride[which[g]][last]; st != 0 && st != 1) {
-          strided[nstrided] = which[g];
-          dst[nstrided++] = gathered[g];
-          in[which[g]] = {gathered[g]};
-        }
-      if (nstrided) {
-        Cursor copy = cur;
-        advance(s, copy, nstrided, strided, inputs, dst, len);
-      }
-      advance(s, cur, ng, which, inputs, nullptr, len);
-    } else {
-      for (int g = 0; g < ng; ++g) in[which[g]] = {gathered[g]};
-      advance(s, cur, ng, which, inputs, gathered, len);
+    // Within one row, a strided input with stride 1 along it is read in place and one with
+    // stride 0 is one value; any other stride, or a block across rows, is gathered.
+    float* dst[kMaxArity];
+    for (int g = 0; g < ng; ++g) {
+      const int j = which[g];
+      const int64_t st = s.stride[j][last];
+      dst[g] = nullptr;
+      if (len <= left && st == 1) in[j] = {inputs[j] + cur.off[j]};
+      else if (len <= left && st == 0) in[j] = {nullptr, inputs[j][cur.off[j]]};
+      else in[j] = {dst[g] = gathered[g]};
     }
+    if (ng) advance(s, cur, ng, which, inputs, dst, len);
     for (int i = 0; i < nsteps; ++i) {
       if (!needed[arity + i]) continue;
       const EwStep& st = steps[i];

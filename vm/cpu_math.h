@@ -1,6 +1,7 @@
-// The per-element functions of the CPU device's float32 kernels, and the loops that vectorise
-// them: shared by the separate kernels (vm/cpu_device.cpp) and the fused elementwise kernel
-// (vm/cpu_fused.cpp), so that a fused chain rounds exactly as the chain of separate kernels.
+// The per-element functions of the CPU device's float32 kernels and the loops that vectorise
+// them, shared by the separate kernels (vm/cpu_device.cpp) and the fused elementwise kernel
+// (vm/cpu_fused.cpp) so that a fused chain rounds exactly as the chain of separate kernels;
+// and what a fused step reads.
 // cpu_device.cpp's header explains how the loops are written for GCC's vectoriser and whose
 // numerics the functions follow (PyTorch 1.13's CPU kernels).
 #pragma once
@@ -11,6 +12,7 @@
 #include <cstdint>
 
 #include "device.h"
+#include "fused.h"
 
 namespace tvm::cpu {
 
@@ -188,7 +190,22 @@ void row2(F f, const float* __restrict a, const float* __restrict b, float* __re
   for (; i < n; ++i) y[i] = f(SA ? a[i] : a0, SB ? b[i] : b0);
 }
 
-// ---------------------------------------------------------------- kernels outside cpu_device.cpp
+// ---------------------------------------------------------------- fused elementwise programs
+
+// The operand slots an elementwise step reads into slots[0..n): a; a, b; or a, b, c. Returns
+// n, 0 for an unknown kind. (Also the door's, vm/fused.cpp, which runs and checks programs.)
+inline int step_operands(const EwStep& st, uint8_t* slots) {
+  slots[0] = st.a;
+  slots[1] = st.b;
+  slots[2] = st.c;
+  switch (st.kind) {
+    case EwStep::Unary: return 1;
+    case EwStep::Binary: return 2;
+    case EwStep::Clamp:
+    case EwStep::Where: return 3;
+  }
+  return 0;
+}
 
 // The fused elementwise kernel (Kernels::elementwise), vm/cpu_fused.cpp.
 void elementwise_k(const EwStep* steps, int nsteps, int arity, const float* const* inputs, const float* scalars,

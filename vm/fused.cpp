@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "builtins.h"
+#include "cpu_math.h"  // step_operands
 #include "error.h"
 #include "ops.h"
 #include "tensor.h"
@@ -26,6 +27,8 @@
 
 namespace tvm {
 namespace {
+
+using cpu::step_operands;
 
 constexpr int kMaxArity = KernelDesc::kMaxArity;
 constexpr int kMaxSteps = KernelDesc::kMaxSteps;
@@ -67,20 +70,6 @@ bool as_compare_op(BinaryKind k, CompareOp* op) {
   }
 }
 const char* binary_builtin(BinaryKind k) { return k == BinaryKind::Maximum ? "maximum" : "minimum"; }
-
-// The operand slots a step reads (1 to 3; 0 for an unknown kind).
-int step_operands(const EwStep& st, uint8_t* slots) {
-  slots[0] = st.a;
-  slots[1] = st.b;
-  slots[2] = st.c;
-  switch (st.kind) {
-    case EwStep::Unary: return 1;
-    case EwStep::Binary: return 2;
-    case EwStep::Clamp:
-    case EwStep::Where: return 3;
-  }
-  return 0;
-}
 
 // ---------------------------------------------------------------- the step-by-step path
 
@@ -240,16 +229,17 @@ void append_slot(std::string& out, const EwStep& st, uint8_t slot, int arity) {
   out += std::to_string(slot < arity ? slot : slot - arity);
 }
 
+// What is wrong with step i of a program of `arity` arguments ("" when nothing).
 std::string step_problem(const EwStep& st, int i, int arity) {
-  const std::string where = "step " + std::to_string(i) + ": ";
+  auto problem = [&](const char* what, int v) { return "step " + std::to_string(i) + ": " + what + std::to_string(v); };
   uint8_t slots[3];
   const int n = step_operands(st, slots);
-  if (n == 0) return where + "unknown step kind " + std::to_string(int(st.kind));
-  if (st.kind == EwStep::Unary && st.op >= kUnaryCount) return where + "unknown unary op " + std::to_string(st.op);
-  if (st.kind == EwStep::Binary && st.op >= kBinaryCount) return where + "unknown binary op " + std::to_string(st.op);
+  if (n == 0) return problem("unknown step kind ", int(st.kind));
+  if (st.kind == EwStep::Unary && st.op >= kUnaryCount) return problem("unknown unary op ", st.op);
+  if (st.kind == EwStep::Binary && st.op >= kBinaryCount) return problem("unknown binary op ", st.op);
   for (int k = 0; k < n; ++k)
     if (slots[k] != EwStep::kImmediate && slots[k] >= arity + i)
-      return where + "operand " + std::to_string(slots[k]) + " is read before it is defined";
+      return problem("operand ", slots[k]) + " is read before it is defined";
   return "";
 }
 

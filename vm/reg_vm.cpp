@@ -5,8 +5,8 @@
 // of them are released. A callee's registers may overlap the dead temporaries of the frames
 // below (its frame starts inside its caller's); those are released on entry, and everything
 // above the live frames' registers (Frame::live_end) is known to own nothing, so a call
-// releases only the overlap. Every register below regs_used_ holds a counted value or none at
-// all, which is what lets reset() release everything after an error.
+// releases only the overlap. No register ever holds a reference it does not own, which is what
+// lets reset() release everything after an error.
 //
 // Hot state lives in locals (ip, base, k, code, module) and is written back to the frame (SYNC)
 // before anything that may look at the frames: calls, natives, errors. Int and float fast
@@ -146,7 +146,11 @@ RegisterVM::~RegisterVM() {
 }
 
 void RegisterVM::reset() {
-  release(regs_, regs_used_);
+  // What an error left: the registers of the frames still in place, of a callee whose frame
+  // CHECKARGS dropped (the record above the top), and the blocks natives placed.
+  Value* used = std::max(regs_used_, top_->live_end);
+  if (top_ + 1 < frames_end_) used = std::max(used, top_[1].live_end);
+  release(regs_, used);
   regs_used_ = regs_;
   top_ = frames_ - 1;
   top_->live_end = regs_;
@@ -189,22 +193,21 @@ Value RegisterVM::run_outermost(F&& run) {
 
 // ---------------------------------------------------------------- calls
 
-void RegisterVM::push_frame(FunctionObj* fn, Value* base, uint32_t nargs, bool native_entry) {
+void RegisterVM::push_frame(FunctionObj* fn, Value* base, uint32_t nargs) {
   const CodeObj* c = fn->code;
   Value* end = base + c->nregs;
   if (top_ + 1 >= frames_end_ || end > regs_limit_) throw RuntimeError("maximum recursion depth exceeded");
   release(base + nargs, end);
-  if (end > regs_used_) regs_used_ = end;
   Value* live_end = std::max(top_->live_end, end);
   Frame& f = *++top_;
   f.ip = f.code = c->rcode.data();
   f.base = base;
-  f.func = fn;
+  f.end = end;
   f.live_end = live_end;
-  f.native_entry = native_entry;
+  f.func = fn;
 }
 
-bool RegisterVM::call_value(Value* block, uint32_t npos, uint32_t nkw, StrObj* const* kwnames, bool native_entry) {
+bool RegisterVM::call_value(Value* block, uint32_t npos, uint32_t nkw, StrObj* const* kwnames) {
   Value callee = block[0];
   Value* args = block + 1;
   if (!callee.is_obj()) not_callable(callee);
@@ -225,7 +228,7 @@ bool RegisterVM::call_value(Value* block, uint32_t npos, uint32_t nkw, StrObj* c
         for (uint32_t i = nbound; i < n; ++i) args[i] = Value::undefined();
         n = nbound;
       }
-      push_frame(fn, args, n, native_entry);
+      push_frame(fn, args, n);
       return true;
     }
     case ObjType::Builtin:
@@ -248,7 +251,7 @@ bool RegisterVM::call_keywords(Value* block, uint32_t n, const TupleObj* names) 
     kwnames = large.data();
   }
   for (uint32_t i = 0; i < nkw; ++i) kwnames[i] = as_obj<StrObj>(names->items[i]);
-  return call_value(block, n - nkw, nkw, kwnames, false);
+  return call_value(block, n - nkw, nkw, kwnames);
 }
 
 // f(*args) / f(*args, **kw): the list in block[1] (and the dict in block[2]) are spread into
@@ -262,7 +265,7 @@ bool RegisterVM::call_spread(Value* block, bool has_kw) {
   if (end > regs_used_) regs_used_ = end;
   release(block + 1, end);
   spread.move_to(block + 1);
-  return call_value(block, spread.npos, n - spread.npos, spread.kwnames.data(), false);
+  return call_value(block, spread.npos, n - spread.npos, spread.kwnames.data());
 }
 
 // R[A].name(args): a method of the receiver's type runs with the receiver as its first
@@ -274,7 +277,7 @@ bool RegisterVM::call_method(Value* recv, uint32_t n, StrObj* name) {
   }
   Value f = get_attr(*recv, name);
   decref(std::exchange(*recv, f));
-  return call_value(recv, n, 0, nullptr, false);
+  return call_value(recv, n, 0, nullptr);
 }
 
 Value RegisterVM::call_here(Value callee, const Value* args, uint32_t npos, const Value* kwvals, uint32_t nkw,
@@ -288,7 +291,7 @@ Value RegisterVM::call_here(Value callee, const Value* args, uint32_t npos, cons
   incref(block[0] = callee);
   for (uint32_t i = 0; i < npos; ++i) incref(block[1 + i] = args[i]);
   for (uint32_t i = 0; i < nkw; ++i) incref(block[1 + npos + i] = kwvals[i]);
-  if (!call_value(block, npos, nkw, kwnames, true)) return std::exchange(block[0], Value::undefined());
+  if (!call_value(block, npos, nkw, kwnames)) return std::exchange(block[0], Value::undefined());
   ++native_depth_;
   Value r = execute();
   --native_depth_;
@@ -366,6 +369,26 @@ inline bool both_small_ints(Value a, Value b) {
   return ((a.bits() ^ Value::kIntTag) | (b.bits() ^ Value::kIntTag)) <= Value::kPayloadMask;
 }
 inline int64_t high(Value v) { return int64_t(v.bits() << 16); }
+// Float operands are read again straight into floating-point registers, and the result
+// stored from there: through the integer registers the value would cross between register
+// files twice on the chain of dependent operations a float loop is made of. The empty asm
+// hides that the address was just read, so the compiler does not reuse that read.
+inline double load_double(const Value* p) {
+  asm("" : "+r"(p));
+  double d;
+  std::memcpy(&d, p, sizeof d);
+  return d;
+}
+// R := d, releasing what R held.
+inline void set_double(Value* r, double d) {
+  Value old = *r;
+  std::memcpy(static_cast<void*>(r), &d, sizeof d);
+  decref(old);
+}
+
+// An inline int or a float, and its value as a double (exact: inline ints are below 2^47).
+inline bool is_inline_number(Value v) { return v.is_double() || v.is_small_int(); }
+inline double to_double(Value v) { return v.is_double() ? v.as_double() : double(v.as_small_int()); }
 inline Value from_high(int64_t h) { return Value::from_bits(Value::kIntTag | (uint64_t(h) >> 16)); }
 
 }  // namespace
@@ -391,11 +414,13 @@ Value RegisterVM::execute() {
 #undef TVM_LABEL
 
   Frame* frame = top_;
+  Frame* const entry = frame;  // its RETURN returns from here
   const RInstr* ip = frame->ip;
   Value* base = frame->base;
   // The constants, biased so that an RK operand with kRKConst set indexes them directly: RK
   // is then one conditional move between two bases.
   const Value* k = biased(frame->func->code->consts.data());
+  ModuleObj* module = frame->func->module;  // the globals
   RInstr i = 0;
 
 #define A ra(i)
@@ -411,6 +436,7 @@ Value RegisterVM::execute() {
     ip = frame->ip;                               \
     base = frame->base;                           \
     k = biased(frame->func->code->consts.data()); \
+    module = frame->func->module;                 \
   } while (0)
   // R[A] := r (a new reference), releasing what R[A] held.
 #define SET_A(r)                                    \
@@ -457,7 +483,6 @@ Value RegisterVM::execute() {
     }
     NEXT();
   op_GETGLOBAL: {
-    ModuleObj* module = frame->func->module;
     Value v = module->slots[B];
     if (v.is_undefined()) [[unlikely]] {
       int b = module->slot_builtin[B];
@@ -474,7 +499,7 @@ Value RegisterVM::execute() {
   op_SETGLOBAL: {
     Value v = base[A];
     incref(v);
-    decref(std::exchange(frame->func->module->slots[B], v));
+    decref(std::exchange(module->slots[B], v));
     NEXT();
   }
   op_GETFREE: {
@@ -529,55 +554,38 @@ Value RegisterVM::execute() {
     NEXT();
   }
 
-  op_ADD: {
-    Value a = RK(B), b = RK(C);
-    if (both_small_ints(a, b)) {
-      int64_t r;
-      if (!__builtin_add_overflow(high(a), high(b), &r)) [[likely]] {
-        SET_A(from_high(r));
-        NEXT();
-      }
-    } else if (a.is_double() && b.is_double()) {
-      SET_A(Value::from_double(a.as_double() + b.as_double()));
-      NEXT();
-    }
-    SLOW_BINARY(Add);
-    NEXT();
+  // Floats, inline ints (the overflow flag catching results past the inline range, which the
+  // slow path boxes or reports), then an inline int with a float, which converts exactly: as
+  // ops.cpp computes them, without the call.
+#define ARITH(NAME, OP, INT_OVERFLOWS, BINARY)                                 \
+  op_##NAME: {                                                               \
+    const Value* pa = &RK(B);                                                \
+    const Value* pb = &RK(C);                                                \
+    Value a = *pa, b = *pb;                                                  \
+    if (a.is_double() && b.is_double()) {                                    \
+      set_double(base + A, load_double(pa) OP load_double(pb));              \
+      NEXT();                                                                \
+    } else if (both_small_ints(a, b)) {                                      \
+      int64_t r;                                                             \
+      if (!INT_OVERFLOWS) [[likely]] {                                       \
+        SET_A(from_high(r));                                                 \
+        NEXT();                                                              \
+      }                                                                      \
+    } else if (is_inline_number(a) && is_inline_number(b)) {                 \
+      SET_A(Value::from_double(to_double(a) OP to_double(b)));               \
+      NEXT();                                                                \
+    }                                                                        \
+    SLOW_BINARY(BINARY);                                                     \
+    NEXT();                                                                  \
   }
-  op_SUB: {
-    Value a = RK(B), b = RK(C);
-    if (both_small_ints(a, b)) {
-      int64_t r;
-      if (!__builtin_sub_overflow(high(a), high(b), &r)) [[likely]] {
-        SET_A(from_high(r));
-        NEXT();
-      }
-    } else if (a.is_double() && b.is_double()) {
-      SET_A(Value::from_double(a.as_double() - b.as_double()));
-      NEXT();
-    }
-    SLOW_BINARY(Sub);
-    NEXT();
-  }
-  op_MUL: {
-    Value a = RK(B), b = RK(C);
-    if (both_small_ints(a, b)) {
-      int64_t r;
-      if (!__builtin_mul_overflow(high(a), b.as_small_int(), &r)) [[likely]] {
-        SET_A(from_high(r));
-        NEXT();
-      }
-    } else if (a.is_double() && b.is_double()) {
-      SET_A(Value::from_double(a.as_double() * b.as_double()));
-      NEXT();
-    }
-    SLOW_BINARY(Mul);
-    NEXT();
-  }
+  ARITH(ADD, +, __builtin_add_overflow(high(a), high(b), &r), Add)
+  ARITH(SUB, -, __builtin_sub_overflow(high(a), high(b), &r), Sub)
+  ARITH(MUL, *, __builtin_mul_overflow(high(a), b.as_small_int(), &r), Mul)
+#undef ARITH
   op_DIV: {
     Value a = RK(B), b = RK(C);
-    if (a.is_double() && b.is_double() && b.as_double() != 0.0) {
-      SET_A(Value::from_double(a.as_double() / b.as_double()));
+    if (is_inline_number(a) && is_inline_number(b) && to_double(b) != 0.0) {
+      SET_A(Value::from_double(to_double(a) / to_double(b)));
       NEXT();
     }
     SLOW_BINARY(Div);
@@ -659,23 +667,19 @@ Value RegisterVM::execute() {
   }
 
   // Ints and floats compare inline (an int with a float as the exact number it is: an inline
-  // int is below 2^47, so the conversion is exact); anything else through compare().
-#define COMPARE_VALUES(t, a, b, OP, CMP)                                   \
-  do {                                                                     \
-    if (both_small_ints(a, b)) {                                           \
-      t = high(a) OP high(b);                                              \
-    } else if (a.is_double() && b.is_double()) {                           \
-      t = a.as_double() OP b.as_double();                                  \
-    } else {                                                               \
-      SYNC();                                                              \
-      t = truthy_consume(compare(CompareOp::CMP, a, b));                   \
-    }                                                                      \
-  } while (0)
+  // int is below 2^47, so the conversion is exact); anything else through compare(), which
+  // for tensors gives a tensor.
+#define NUMBERS_COMPARE(t, a, b, OP)                                       \
+  ((a.is_double() && b.is_double())       ? (t = a.as_double() OP b.as_double(), true) \
+   : both_small_ints(a, b)                ? (t = high(a) OP high(b), true)             \
+   : is_inline_number(a) && is_inline_number(b) ? (t = to_double(a) OP to_double(b), true) \
+                                          : false)
 #define COMPARE_OP(NAME, OP, CMP)                                          \
   op_##NAME: {                                                             \
     Value a = RK(B), b = RK(C);                                            \
-    if (both_small_ints(a, b)) {                                           \
-      SET_A(Value::boolean(high(a) OP high(b)));                           \
+    bool t;                                                                \
+    if (NUMBERS_COMPARE(t, a, b, OP)) {                                    \
+      SET_A(Value::boolean(t));                                            \
       NEXT();                                                              \
     }                                                                      \
     SYNC();                                                                \
@@ -689,11 +693,15 @@ Value RegisterVM::execute() {
   COMPARE_OP(EQ, ==, Eq)
   COMPARE_OP(NE, !=, Ne)
 #undef COMPARE_OP
+  // The instruction after a compare-and-skip is a JMP: taken here when the test passes.
 #define COMPARE_SKIP(NAME, OP, CMP)                                        \
   op_IF##NAME: {                                                           \
     Value a = RK(B), b = RK(C);                                            \
     bool t;                                                                \
-    COMPARE_VALUES(t, a, b, OP, CMP);                                      \
+    if (!NUMBERS_COMPARE(t, a, b, OP)) {                                   \
+      SYNC();                                                              \
+      t = truthy_consume(compare(CompareOp::CMP, a, b));                   \
+    }                                                                      \
     if (t != (A != 0)) ++ip;                                               \
     else TAKE_JUMP();                                                      \
     NEXT();                                                                \
@@ -705,7 +713,7 @@ Value RegisterVM::execute() {
   COMPARE_SKIP(EQ, ==, Eq)
   COMPARE_SKIP(NE, !=, Ne)
 #undef COMPARE_SKIP
-#undef COMPARE_VALUES
+#undef NUMBERS_COMPARE
 
   op_IN: {
     SYNC();
@@ -861,23 +869,20 @@ Value RegisterVM::execute() {
         Value* live_end = frame->live_end;
         for (Value *p = args + B, *stop = std::min(end, live_end); p < stop; ++p)
           decref(std::exchange(*p, Value::undefined()));
-        if (end > live_end) {
-          live_end = end;
-          if (end > regs_used_) regs_used_ = end;
-        }
         frame->ip = ip;
         ++frame;
         frame->ip = ip = frame->code = c->rcode.data();
         frame->base = base = args;
+        frame->end = end;
+        frame->live_end = std::max(end, live_end);
         frame->func = fn;
-        frame->live_end = live_end;
-        frame->native_entry = false;
         k = biased(c->consts.data());
+        module = fn->module;
         NEXT();
       }
     }
     SYNC();
-    bool pushed = C == 0 ? call_value(block, B, 0, nullptr, false)
+    bool pushed = C == 0 ? call_value(block, B, 0, nullptr)
                          : call_keywords(block, B, as_obj<TupleObj>(K(C - 1)));
     if (pushed) RELOAD();
     NEXT();
@@ -891,12 +896,12 @@ Value RegisterVM::execute() {
     if (call_spread(base + A, B != 0)) RELOAD();
     NEXT();
   op_RETURN: {
-    Value r = RK(B);
-    incref(r);
-    for (Value *p = base, *end = base + frame->func->code->nregs; p < end; ++p)
-      decref(std::exchange(*p, Value::undefined()));
+    Value r;
+    if (rk_is_const(B)) incref(r = K(rk_index(B)));
+    else r = std::exchange(base[B], Value::undefined());  // moves out
+    for (Value *p = base, *end = frame->end; p < end; ++p) decref(std::exchange(*p, Value::undefined()));
     Value callee = base[-1];
-    if (frame->native_entry) {
+    if (frame == entry) {
       base[-1] = Value::undefined();
       decref(callee);
       top_ = frame - 1;
@@ -908,6 +913,7 @@ Value RegisterVM::execute() {
     ip = frame->ip;
     base = frame->base;
     k = biased(frame->func->code->consts.data());
+    module = frame->func->module;
     NEXT();
   }
   op_CLOSURE:

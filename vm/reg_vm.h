@@ -40,23 +40,23 @@ class RegisterVM final : public VM {
     const RInstr* ip;   // past the instruction running (saved while a callee runs)
     const RInstr* code; // the function's instructions (jump targets count from here)
     Value* base;        // R[0]; the callee sits at base[-1] and owns the function's reference
-    FunctionObj* func;
+    Value* end;         // past R[nregs - 1]
     // The end of every live frame's registers, this one's included: the registers from here
     // up own nothing (they are Undefined, or were never written).
     Value* live_end;
-    bool native_entry;  // returning from this frame returns from execute()
+    FunctionObj* func;
   };
 
-  // Runs from the innermost frame until a native_entry frame returns; its result.
+  // Runs the innermost frame (pushed by call_value) until it returns; its result.
   Value execute();
   // Calls the callee at block[0] with the arguments at block[1..] (owned references; the last
   // nkw are keywords). A TL function gets a frame at block + 1 (true); a native's result
   // replaces the callee in block[0] (false).
-  bool call_value(Value* block, uint32_t npos, uint32_t nkw, StrObj* const* kwnames, bool native_entry);
+  bool call_value(Value* block, uint32_t npos, uint32_t nkw, StrObj* const* kwnames);
   bool call_keywords(Value* block, uint32_t n, const TupleObj* names);
   bool call_spread(Value* block, bool has_kw);
   bool call_method(Value* recv, uint32_t n, StrObj* name);
-  void push_frame(FunctionObj* fn, Value* base, uint32_t nargs, bool native_entry);
+  void push_frame(FunctionObj* fn, Value* base, uint32_t nargs);
   // Places callee and arguments above every live frame's registers and runs the call to its end.
   Value call_here(Value callee, const Value* args, uint32_t npos, const Value* kwvals, uint32_t nkw, StrObj* const* kwnames);
   ModuleObj* new_module(const std::string& name, const std::string& path, const ModuleObj* layout, const CodeObj* code);
@@ -72,7 +72,9 @@ class RegisterVM final : public VM {
   std::unordered_map<std::string, ModuleObj*> modules_;  // imported this run (owned)
   Value* regs_;
   Value* regs_limit_;
-  Value* regs_used_;  // the registers ever written end below this
+  // Registers that calls from native code, *args spreading and keyword binding wrote beyond
+  // the live frames' registers end below this (what reset() must release besides the frames').
+  Value* regs_used_;
   Frame* frames_;
   Frame* frames_end_;  // frames_ + kMaxFrames
   Frame* top_;         // the innermost frame (frames_ - 1 when none), written back by execute()

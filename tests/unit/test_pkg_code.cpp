@@ -761,7 +761,9 @@ BOOST_AUTO_TEST_CASE(verifier_rules) {
   {
     VerifierCase v;
     v.set({rencode(ROp::MOVE, 0, 1)});
-    expect_refused(verify_code(v.code, v.ctx), "the last instruction is not RETURN or JMP");
+    expect_refused(verify_code(v.code, v.ctx), "the last instruction is not RETURN, JMP or ASSERTFAIL");
+    v.set({rencode(ROp::ASSERTFAIL, 0, 0)});
+    BOOST_TEST(verify_code(v.code, v.ctx) == "");
   }
   {
     VerifierCase v;
