@@ -365,6 +365,9 @@ namespace {
 
 // Inline-int arithmetic on the 48-bit payloads shifted to the top of an int64, where the
 // hardware's overflow flag says whether the result leaves the inline range.
+// Two floats, mostly: the or of two doubles' bits stays below the tags unless their signs and
+// exponents together fill the top bits (-1.0 with 3.5 does), which then takes the mixed path.
+inline bool both_doubles(Value a, Value b) { return (a.bits() | b.bits()) < Value::kIntTag; }
 inline bool both_small_ints(Value a, Value b) {
   return ((a.bits() ^ Value::kIntTag) | (b.bits() ^ Value::kIntTag)) <= Value::kPayloadMask;
 }
@@ -562,7 +565,7 @@ Value RegisterVM::execute() {
     const Value* pa = &RK(B);                                                \
     const Value* pb = &RK(C);                                                \
     Value a = *pa, b = *pb;                                                  \
-    if (a.is_double() && b.is_double()) {                                    \
+    if (both_doubles(a, b)) {                                    \
       set_double(base + A, load_double(pa) OP load_double(pb));              \
       NEXT();                                                                \
     } else if (both_small_ints(a, b)) {                                      \
@@ -670,7 +673,7 @@ Value RegisterVM::execute() {
   // int is below 2^47, so the conversion is exact); anything else through compare(), which
   // for tensors gives a tensor.
 #define NUMBERS_COMPARE(t, a, b, OP)                                       \
-  ((a.is_double() && b.is_double())       ? (t = a.as_double() OP b.as_double(), true) \
+  (both_doubles(a, b)                     ? (t = a.as_double() OP b.as_double(), true) \
    : both_small_ints(a, b)                ? (t = high(a) OP high(b), true)             \
    : is_inline_number(a) && is_inline_number(b) ? (t = to_double(a) OP to_double(b), true) \
                                           : false)
@@ -995,7 +998,7 @@ struct Listing {
 
   void code(const CodeObj* c) {
     out += "function " + c->name + " <" + c->filename + "> (" + std::to_string(c->rcode.size()) + " instructions)\n";
-    out += std::to_string(c->nparams) + (c->has_varargs ? "+ *args" : "") + " params, " + std::to_string(c->nregs) +
+    out += std::to_string(c->nparams) + " params, " + (c->has_varargs ? "*args, " : "") + std::to_string(c->nregs) +
            " registers, " + std::to_string(c->nfree) + " free, " + std::to_string(c->consts.size()) + " constants, " +
            std::to_string(c->kernels.size()) + " kernels\n";
     for (size_t n = 0; n < c->rcode.size(); ++n) instruction(c, n);

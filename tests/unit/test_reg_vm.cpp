@@ -574,6 +574,44 @@ BOOST_AUTO_TEST_CASE(disassembly_lists_operands_and_constants) {
   decref(fib);
 }
 
+// KCALL: R0 := relu(x * 2) as one fused elementwise kernel; the listing spells it out.
+BOOST_AUTO_TEST_CASE(kcall_runs_a_fused_kernel) {
+  auto* module = new ModuleObj(intern("model"));
+  Asm f("forward", 2, {"x"});
+  KernelDesc d;
+  d.kind = KernelDesc::Elementwise;
+  d.arity = 1;
+  EwStep mul;
+  mul.kind = EwStep::Binary;
+  mul.op = uint8_t(BinaryKind::Mul);
+  mul.a = 0;
+  mul.b = EwStep::kImmediate;
+  mul.imm = 2.0f;
+  EwStep relu;
+  relu.kind = EwStep::Unary;
+  relu.op = uint8_t(UnaryKind::Relu);
+  relu.a = 1;
+  d.steps = {mul, relu};
+  f.c->kernels.push_back(d);
+  f.op(1, ROp::KCALL, 1, 0, 0);
+  f.op(1, ROp::RETURN, 0, 1);
+  Program p;
+  p.entry = Value::object(new FunctionObj(f.done(), module));
+  p.holds.push_back(Ref::steal(p.entry));
+  const CodeObj* code = as_obj<FunctionObj>(p.entry)->code;
+  BOOST_TEST(disassemble_register(code).find("KCALL       R1 R0 KD0\t; " + describe_kernel(d)) != std::string::npos);
+  RegisterVM vm(p);
+  int64_t shape[] = {3};
+  TensorObj* t = new_tensor(shape);
+  t->data[0] = -1.0f;
+  t->data[1] = 0.5f;
+  t->data[2] = 2.0f;
+  Ref x = Ref::steal(Value::object(t));
+  Value arg = x.get();
+  Ref r = Ref::steal(vm.call_entry(&arg, 1));
+  BOOST_TEST(repr(r.get()) == "tensor([0., 1., 4.])");
+}
+
 // A loaded package's shape: immortal objects in `objects` (a cycle through a module, a tensor
 // whose data is in weight_storage), freed by the destructor without leaks.
 BOOST_AUTO_TEST_CASE(program_frees_its_immortal_objects) {
