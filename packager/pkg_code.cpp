@@ -1,5 +1,5 @@
 // A Program as package sections, and back (pkg_code.h). The encoding is specified to the byte
-// in man/tvm-pkg.5 (MANIFEST ... SOURCE); the names below follow that page.
+// in tvm-pkg(5), SECTION CONTENTS; the names below follow that page.
 //
 // Writing walks the object graph from the entry and the modules' code breadth-first, numbering
 // each object the first time it is reached; a reference is that number, so the bytes depend
@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "../vm/builtins.h"
 #include "../vm/error.h"
@@ -188,9 +189,9 @@ Graph walk(const Program& p) {
 
 // Strs the VM compares by pointer or looks up as names: Name operands and CALL's keyword
 // names. Written interned whether or not they are now (call after verification).
-void mark_names(const CodeObj& c, std::unordered_map<const Obj*, bool>& intern) {
+void mark_names(const CodeObj& c, std::unordered_set<const Obj*>& intern) {
   auto mark = [&](Value v) {
-    if (is_type(v, ObjType::Str)) intern[v.as_obj()] = true;
+    if (is_type(v, ObjType::Str)) intern.insert(v.as_obj());
   };
   for (RInstr in : c.rcode) {
     const ROpInfo& info = kROpInfo[in & 0xFF];
@@ -220,9 +221,9 @@ std::unordered_map<const CodeObj*, size_t> global_bounds(const std::vector<Obj*>
       sources.push_back({f->module ? f->module->slots.size() : 0, f->code});
     }
   for (const Program::ModuleCode& m : modules) {
-    std::unordered_map<const StrObj*, bool> seen;
+    std::unordered_set<const StrObj*> seen;
     for (const StrObj* s : m.code->slot_names)
-      if (!seen.emplace(s, true).second && duplicate->empty()) *duplicate = "module '" + m.name + "' names global '" + s->data + "' twice";
+      if (!seen.insert(s).second && duplicate->empty()) *duplicate = "module '" + m.name + "' names global '" + s->data + "' twice";
     sources.push_back({m.code->slot_names.size(), m.code});
   }
   std::stable_sort(sources.begin(), sources.end(),
@@ -253,10 +254,11 @@ size_t bound_of(const std::unordered_map<const CodeObj*, size_t>& bounds, const 
 
 class SectionWriter {
  public:
-  SectionWriter(const Program& p, const Graph& g, std::unordered_map<const Obj*, bool> intern)
+  SectionWriter(const Program& p, const Graph& g, std::unordered_set<const Obj*> intern)
       : p_(p), g_(g), intern_(std::move(intern)) {}
 
-  std::vector<uint8_t> manifest() {
+  // With the names of the files SRCE holds (none when stripped).
+  std::vector<uint8_t> manifest(bool strip) {
     ByteWriter w;
     const Manifest& m = p_.manifest;
     w.u8(m.is_script);
@@ -278,16 +280,10 @@ class SectionWriter {
       w.uv(g_.index.at(mod.code));
     }
     value(w, p_.entry, false);
-    return std::move(w.bytes);
-  }
-
-  // The file names of SRCE's texts (none when stripped).
-  void source_names(std::vector<uint8_t>& mani, bool strip) {
-    ByteWriter w;
     w.uv(strip ? 0 : p_.sources.size());
     if (!strip)
       for (const auto& [name, text] : p_.sources) w.str(name);
-    mani.insert(mani.end(), w.bytes.begin(), w.bytes.end());
+    return std::move(w.bytes);
   }
 
   std::vector<uint8_t> sources() {
@@ -543,9 +539,17 @@ class SectionWriter {
 
   const Program& p_;
   const Graph& g_;
-  std::unordered_map<const Obj*, bool> intern_;
+  std::unordered_set<const Obj*> intern_;
   std::unordered_map<const TensorObj*, size_t> weight_offset_;
 };
+
+// Why the manifest's annotations cannot be checked against inputs, or "".
+std::string manifest_annotations_problem(const Manifest& m) {
+  for (size_t i = 0; i < m.inputs.size(); ++i)
+    if (std::string e = check_annotation(m.inputs[i].annotation, m.dim_names.size(), "input '" + m.inputs[i].name + "'"); !e.empty())
+      return e;
+  return check_annotation(m.output, m.dim_names.size(), "output");
+}
 
 OwnedSection owned(const char (&kind)[5], std::vector<uint8_t> data, uint32_t align = 1) {
   OwnedSection s;
@@ -572,20 +576,29 @@ struct ProgramParts {
   std::vector<std::pair<std::string, std::string>> sources;
 };
 
-// One CNST record, parsed.
-struct Record {
-  uint8_t kind = 0;
-  uint8_t flags = 0;
+// What few records need (kept apart so that the many small ones stay small).
+struct RecordExtra {
   std::string frozen_name;
-  std::string text;                // str, builtin name, method name, module path
-  int64_t ints[3] = {};            // BigInt; Range start, stop, step
-  std::vector<RawValue> values;    // items; dict key, value, ...; slice parts; function module
-                                   // then defaults; cell value; method self; module name, slots
-  std::vector<uint64_t> refs;      // function: code, then cells
+  std::vector<uint64_t> refs;      // function: code, then cells; module: name
   std::vector<std::string> names;  // module slot names
   std::vector<int16_t> builtin;    // module slot builtins
   std::vector<int64_t> shape;      // tensor
   uint64_t offset = 0;             // tensor
+};
+
+// One CNST record, parsed.
+struct Record {
+  uint8_t kind = 0;
+  uint8_t flags = 0;
+  std::string text;              // str, builtin name, method name, module path
+  int64_t ints[3] = {};          // BigInt; Range start, stop, step; builtin index
+  std::vector<RawValue> values;  // items; dict key, value, ...; slice parts; function module
+                                 // then defaults; cell value; method self; module slots
+  std::unique_ptr<RecordExtra> extra;
+  RecordExtra& x() {
+    if (!extra) extra = std::make_unique<RecordExtra>();
+    return *extra;
+  }
 };
 
 class Loader {
@@ -621,7 +634,7 @@ class Loader {
   }
   void finish() {
     where_.clear();
-    if (p_ != end_) fail(std::to_string(end_ - p_) + " bytes left over");
+    if (p_ != end_) fail(std::to_string(end_ - p_) + (end_ - p_ == 1 ? " byte" : " bytes") + " left over");
   }
   size_t left() const { return size_t(end_ - p_); }
   uint8_t u8() {
@@ -657,7 +670,7 @@ class Loader {
   // A varint below `limit`.
   uint64_t below(uint64_t limit, const char* what) {
     uint64_t v = uv();
-    if (v >= limit) fail(std::string(what) + " " + std::to_string(v) + " out of range (at most " + std::to_string(limit - 1) + ")");
+    if (v >= limit) fail(std::string(what) + " " + std::to_string(v) + " is not below " + std::to_string(limit));
     return v;
   }
   // A count of items that take at least `min_bytes` each: never more than the bytes left can hold.
@@ -708,7 +721,7 @@ class Loader {
   Value value(bool allow_unassigned) { return resolve(raw_value(), allow_unassigned); }
   // An object reference that must be of `kind`.
   Obj* ref_of(uint64_t index, uint8_t kind) {
-    if (index >= nobjects_) fail("object reference " + std::to_string(index) + " out of range");
+    if (index >= nobjects_) fail("object reference " + std::to_string(index) + " is not below " + std::to_string(nobjects_));
     if (records_[index].kind != kind)
       fail("object " + std::to_string(index) + " is a " + kKindNames[records_[index].kind] + ", not a " + kKindNames[kind]);
     return objects_[index];
@@ -732,7 +745,7 @@ class Loader {
     if (is_gc_type(o->type)) gc_untrack(static_cast<GcObj*>(o));
     owned_.push_back(o);
   }
-  Annotation annotation(size_t ndim_names);
+  Annotation annotation();
   void parse_constants();
   Record parse_record();
   void make_objects();
@@ -775,7 +788,8 @@ void Loader::read_weights() {
   reader_.read_section(size_t(i), std::span<uint8_t>(static_cast<uint8_t*>(mem), weights_size_));
 }
 
-Annotation Loader::annotation(size_t ndim_names) {
+// Dimension indices are checked against the names, which come after (check_annotation).
+Annotation Loader::annotation() {
   Annotation a;
   uint8_t kind = u8();
   if (kind > Annotation::Tensor) fail("unknown annotation kind " + std::to_string(kind));
@@ -791,7 +805,7 @@ Annotation Loader::annotation(size_t ndim_names) {
       if (d.size < -1) fail("dimension size " + std::to_string(d.size));
       if (d.size == -1) {
         d.name = str();
-        d.index = int(below(ndim_names, "dimension name index"));
+        d.index = int(below(uint64_t(1) << 31, "dimension name index"));
       }
       a.dims.push_back(std::move(d));
     }
@@ -811,7 +825,7 @@ Record Loader::parse_record() {
   if ((r.flags & kFlagInterned) && r.kind != kStr) fail("an interned " + std::string(kKindNames[r.kind]));
   if ((r.flags & kFlagFrozen) && (r.kind == kBuiltin || (r.flags & kFlagInterned)))
     fail(std::string("a frozen shared ") + kKindNames[r.kind]);
-  if (r.flags & kFlagFrozen) r.frozen_name = str();
+  if (r.flags & kFlagFrozen) r.x().frozen_name = str();
   switch (r.kind) {
     case kStr: r.text = str(); break;
     case kBuiltin:
@@ -844,12 +858,13 @@ Record Loader::parse_record() {
       for (int i = 0; i < 3; ++i) r.values.push_back(raw_value());
       break;
     case kFunction: {
-      r.refs.push_back(uv());            // code
+      RecordExtra& x = r.x();
+      x.refs.push_back(uv());           // code
       r.values.push_back(raw_value());  // module
       size_t nd = count(1, "defaults");
       for (size_t i = 0; i < nd; ++i) r.values.push_back(raw_value());
       size_t nc = count(1, "cells");
-      for (size_t i = 0; i < nc; ++i) r.refs.push_back(uv());
+      for (size_t i = 0; i < nc; ++i) x.refs.push_back(uv());
       break;
     }
     case kBoundMethod:
@@ -859,17 +874,18 @@ Record Loader::parse_record() {
     case kCell: r.values.push_back(raw_value()); break;
     case kCode: break;
     case kModule: {
-      r.refs.push_back(uv());  // name
+      RecordExtra& x = r.x();
+      x.refs.push_back(uv());  // name
       r.text = str();
       size_t n = count(3, "slots");
       for (size_t i = 0; i < n; ++i) {
-        r.names.push_back(str());
+        x.names.push_back(str());
         r.values.push_back(raw_value());
         uint8_t mode = u8();
         int index = -1;
         if (mode == kSameName) {
-          index = builtin_index(r.names.back());
-          if (index < 0) fail("no builtin '" + r.names.back() + "'");
+          index = builtin_index(x.names.back());
+          if (index < 0) fail("no builtin '" + x.names.back() + "'");
         } else if (mode == kNamed) {
           std::string name = str();
           index = builtin_index(name);
@@ -877,11 +893,12 @@ Record Loader::parse_record() {
         } else if (mode != kNoBuiltin) {
           fail("unknown slot builtin mode " + std::to_string(mode));
         }
-        r.builtin.push_back(int16_t(index));
+        x.builtin.push_back(int16_t(index));
       }
       break;
     }
     case kTensor: {
+      RecordExtra& x = r.x();
       uint8_t ndim = u8();
       if (ndim > kMaxRank) fail("a tensor of " + std::to_string(ndim) + " dimensions");
       uint64_t numel = 1;
@@ -889,13 +906,13 @@ Record Loader::parse_record() {
       for (int i = 0; i < ndim; ++i) {
         uint64_t d = uv();
         overflow |= d > uint64_t(INT64_MAX) || __builtin_mul_overflow(numel, d, &numel);
-        r.shape.push_back(int64_t(d));
+        x.shape.push_back(int64_t(d));
       }
       if (overflow) fail("a tensor too large to exist");
-      r.offset = uv();
-      if (r.offset % kWeightAlign) fail("tensor data at offset " + std::to_string(r.offset) + " is not 64-byte aligned");
-      if (r.offset > weights_size_ || numel > (weights_size_ - r.offset) / 4)
-        fail("tensor data (offset " + std::to_string(r.offset) + ") past the end of the weights (" +
+      x.offset = uv();
+      if (x.offset % kWeightAlign) fail("tensor data at offset " + std::to_string(x.offset) + " is not 64-byte aligned");
+      if (x.offset > weights_size_ || numel > (weights_size_ - x.offset) / 4)
+        fail("tensor data (offset " + std::to_string(x.offset) + ") past the end of the weights (" +
              std::to_string(weights_size_) + " bytes)");
       break;
     }
@@ -955,7 +972,7 @@ void Loader::make_objects() {
       }
       case kTensor:
         try {
-          o = new_tensor_external(r.shape, reinterpret_cast<float*>(static_cast<uint8_t*>(weights_.get()) + r.offset));
+          o = new_tensor_external(r.extra->shape, reinterpret_cast<float*>(static_cast<uint8_t*>(weights_.get()) + r.extra->offset));
         } catch (const RuntimeError& e) {
           fail(e.what());
         }
@@ -990,13 +1007,13 @@ void Loader::fill_objects() {
       }
       case kFunction: {
         auto* f = static_cast<FunctionObj*>(o);
-        f->code = static_cast<CodeObj*>(ref_of(r.refs[0], kCode));
+        f->code = static_cast<CodeObj*>(ref_of(r.extra->refs[0], kCode));
         if (r.values[0].tag != kTagNone) {
           if (r.values[0].tag != kTagObject) fail("the module is not a module");
           f->module = static_cast<ModuleObj*>(ref_of(r.values[0].payload, kModule));
         }
         for (size_t k = 1; k < r.values.size(); ++k) f->defaults.push_back(resolve(r.values[k], false));
-        for (size_t k = 1; k < r.refs.size(); ++k) f->cells.push_back(static_cast<CellObj*>(ref_of(r.refs[k], kCell)));
+        for (size_t k = 1; k < r.extra->refs.size(); ++k) f->cells.push_back(static_cast<CellObj*>(ref_of(r.extra->refs[k], kCell)));
         break;
       }
       case kBoundMethod: {
@@ -1009,15 +1026,15 @@ void Loader::fill_objects() {
       case kCell: static_cast<CellObj*>(o)->value = resolve(r.values[0], true); break;
       case kModule: {
         auto* m = static_cast<ModuleObj*>(o);
-        m->name = static_cast<StrObj*>(ref_of(r.refs[0], kStr));
+        m->name = static_cast<StrObj*>(ref_of(r.extra->refs[0], kStr));
         m->path = r.text;
-        for (size_t k = 0; k < r.names.size(); ++k) {
-          StrObj* name = intern(r.names[k]);
+        for (size_t k = 0; k < r.extra->names.size(); ++k) {
+          StrObj* name = intern(r.extra->names[k]);
           m->names->set(Value::object(name), Value::small_int(int64_t(k)));
-          if (m->names->size() != k + 1) fail("module slot '" + r.names[k] + "' twice");
+          if (m->names->size() != k + 1) fail("module slot '" + r.extra->names[k] + "' twice");
           m->slot_names.push_back(name);
           m->slots.push_back(resolve(r.values[k], true));
-          m->slot_builtin.push_back(r.builtin[k]);
+          m->slot_builtin.push_back(r.extra->builtin[k]);
         }
         break;
       }
@@ -1093,15 +1110,12 @@ void Loader::parse_code_record(CodeObj& c) {
   if (size_t(c.nfree) > left()) fail("more closure cells than the section holds");
   for (int i = 0; i < c.nfree; ++i) c.free_names.push_back(intern(str()));
   c.annotated = boolean();
+  // The dimension names follow the annotations that index them: the verifier checks the indices.
   size_t nann = count(3, "annotations");
-  // The dimension names come after the annotations that index them: check the indices below.
   std::vector<Annotation> anns;
-  for (size_t i = 0; i <= nann; ++i) anns.push_back(annotation(size_t(1) << 31));
+  for (size_t i = 0; i <= nann; ++i) anns.push_back(annotation());
   size_t ndims = count(1, "dimension names");
   for (size_t i = 0; i < ndims; ++i) c.dim_names.push_back(str());
-  for (const Annotation& a : anns)
-    for (const Annotation::Dim& d : a.dims)
-      if (d.size == -1 && size_t(d.index) >= ndims) fail("dimension '" + d.name + "' has index " + std::to_string(d.index) + " of " + std::to_string(ndims));
   c.return_annotation = std::move(anns.back());
   anns.pop_back();
   c.param_annotations = std::move(anns);
@@ -1187,19 +1201,14 @@ void Loader::parse_manifest(ProgramParts& p) {
   for (size_t i = 0; i < ninputs; ++i) {
     where_ = "input " + std::to_string(i);
     std::string name = str();
-    m.inputs.push_back({std::move(name), annotation(size_t(1) << 31)});
+    m.inputs.push_back({std::move(name), annotation()});
   }
   where_ = "output";
-  m.output = annotation(size_t(1) << 31);
+  m.output = annotation();
   where_.clear();
   size_t ndims = count(1, "dimension names");
   for (size_t i = 0; i < ndims; ++i) m.dim_names.push_back(str());
-  auto check_dims = [&](const Annotation& a) {
-    for (const Annotation::Dim& d : a.dims)
-      if (d.size == -1 && size_t(d.index) >= ndims) fail("dimension '" + d.name + "' has index " + std::to_string(d.index) + " of " + std::to_string(ndims));
-  };
-  for (const Manifest::Input& in : m.inputs) check_dims(in.annotation);
-  check_dims(m.output);
+  if (std::string e = manifest_annotations_problem(m); !e.empty()) fail(e);
   size_t nmodules = count(3, "modules");
   for (size_t i = 0; i < nmodules; ++i) {
     where_ = "module " + std::to_string(i);
@@ -1286,7 +1295,7 @@ std::unique_ptr<Program> Loader::load() {
     }
   auto program = std::make_unique<Program>();
   for (size_t i = 0; i < nobjects_; ++i)
-    if (records_[i].flags & kFlagFrozen) freeze_object(objects_[i], records_[i].frozen_name);
+    if (records_[i].flags & kFlagFrozen) freeze_object(objects_[i], records_[i].extra->frozen_name);
   program->manifest = std::move(parts.manifest);
   program->modules = std::move(parts.modules);
   program->entry = parts.entry;
@@ -1307,7 +1316,7 @@ std::vector<OwnedSection> program_sections(const Program& program, const WriteOp
   std::string duplicate;
   auto bounds = global_bounds(g.objects, program.modules, &duplicate);
   if (!duplicate.empty()) internal(duplicate);
-  std::unordered_map<const Obj*, bool> intern;
+  std::unordered_set<const Obj*> intern;
   for (const CodeObj* c : g.codes) {
     VerifyContext ctx;
     ctx.nglobals = bound_of(bounds, c);
@@ -1322,13 +1331,12 @@ std::vector<OwnedSection> program_sections(const Program& program, const WriteOp
         internal("function '" + f->code->name + "' does not match its code");
     }
   if (!is_type(program.entry, ObjType::Function)) internal("the entry is not a function");
+  if (std::string e = manifest_annotations_problem(program.manifest); !e.empty()) internal("manifest: " + e);
 
   SectionWriter w(program, g, std::move(intern));
   std::vector<uint8_t> weights = w.weights();  // first: the tensors' records need their offsets
-  std::vector<uint8_t> mani = w.manifest();
-  w.source_names(mani, options.strip);
   std::vector<OwnedSection> out;
-  out.push_back(owned("MANI", std::move(mani)));
+  out.push_back(owned("MANI", w.manifest(options.strip)));
   out.push_back(owned("CODE", w.code()));
   out.push_back(owned("CNST", w.constants()));
   out.push_back(owned("WGHT", std::move(weights), kWeightAlign));

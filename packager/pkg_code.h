@@ -35,14 +35,19 @@ struct OwnedSection {
 };
 
 // The package's sections for `program` (whose objects need not be immortal yet). Throws
-// PackageError for a value a package cannot hold ("cannot freeze a 'iterator' value").
+// PackageError with exit code 1 for a value a package cannot hold ("cannot freeze a 'iterator'
+// value"), and for code the verifier would refuse ("internal: code 'f' does not verify: ..."):
+// a package that is written always loads.
 std::vector<OwnedSection> program_sections(const Program& program, const WriteOptions& options);
 
 // The whole file's bytes, and the atomic write of them (temp file + rename).
 std::vector<uint8_t> write_program(const Program& program, const WriteOptions& options);
 void write_program_file(const std::string& path, const Program& program, const WriteOptions& options);
 
-// Reads, checks and verifies a package. Every object is immortal; the Program owns them.
+// Reads, checks and verifies a package. Every object is immortal and listed in the Program's
+// `objects` (module code and the entry included); names the VM compares by pointer are
+// interned, strs' hashes computed, frozen objects named again (freeze_object). Any failure is a
+// PackageError (exit code 3) naming the file, and frees whatever was built.
 std::unique_ptr<Program> load_program(const PackageReader& reader);
 std::unique_ptr<Program> load_program_file(const std::string& path);
 std::unique_ptr<Program> load_program_memory(const void* data, size_t size);

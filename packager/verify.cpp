@@ -14,31 +14,16 @@ bool is_str(Value v, bool interned) {
   return is_type(v, ObjType::Str) && (!interned || as_obj<StrObj>(v)->interned);
 }
 
-std::string check_annotation(const Annotation& a, size_t ndim_names, const std::string& what) {
-  if (a.kind > Annotation::Tensor) return what + ": unknown annotation kind " + num(a.kind);
-  if (!a.has_dims) return a.dims.empty() ? "" : what + ": dimensions without has_dims";
-  if (a.kind != Annotation::Tensor) return what + ": dimensions on a non-Tensor annotation";
-  if (a.dims.size() > 8) return what + ": " + num(a.dims.size()) + " dimensions (at most 8)";
-  for (const Annotation::Dim& d : a.dims) {
-    if (d.size >= 0) continue;
-    if (d.size != -1) return what + ": dimension size " + std::to_string(d.size);
-    if (d.index < 0 || size_t(d.index) >= ndim_names)
-      return what + ": dimension '" + d.name + "' has index " + std::to_string(d.index) + " (the code names " +
-             num(ndim_names) + ")";
-  }
-  return "";
-}
-
 // The checks on the frame layout and tables, before any instruction.
 std::string check_layout(const CodeObj& c) {
   if (!c.is_register) return "not register code";
-  if (c.nregs < 0 || c.nregs > kMaxRegisters) return num(uint64_t(int64_t(c.nregs))) + " registers (at most " + num(kMaxRegisters) + ")";
+  if (c.nregs < 0 || c.nregs > kMaxRegisters) return std::to_string(c.nregs) + " registers (at most " + num(kMaxRegisters) + ")";
   if (c.nparams < 0) return "negative parameter count";
   size_t nargs = size_t(c.nparams) + (c.has_varargs ? 1 : 0);
   if (nargs > size_t(c.nregs))
     return num(nargs) + " parameters but " + num(c.nregs) + " registers";
   if (c.slot_names.size() < nargs) return num(c.slot_names.size()) + " parameter names for " + num(nargs) + " parameters";
-  if (c.nfree < 0 || size_t(c.nfree) > kMaxInstructions) return "bad closure cell count";
+  if (c.nfree < 0 || uint64_t(c.nfree) > uint64_t(kMaxBC) + 1) return std::to_string(c.nfree) + " closure cells";
   if (c.free_names.size() != size_t(c.nfree))
     return num(c.free_names.size()) + " free variable names for " + num(c.nfree) + " cells";
   if (!c.param_annotations.empty() && c.param_annotations.size() != nargs)
@@ -50,6 +35,7 @@ std::string check_layout(const CodeObj& c) {
   if (c.rcode.empty()) return "no instructions";
   if (c.rcode.size() > kMaxInstructions) return num(c.rcode.size()) + " instructions (at most " + num(kMaxInstructions) + ")";
   if (c.locs.size() != c.rcode.size()) return num(c.locs.size()) + " line table entries for " + num(c.rcode.size()) + " instructions";
+  if (c.keep_dim_bindings && rop(c.rcode[0]) != ROp::CHECKARGS) return "keeps dimension bindings but does not start with CHECKARGS";
   for (size_t i = 0; i < c.kernels.size(); ++i)
     if (std::string e = check_kernel(c.kernels[i]); !e.empty()) return "kernel " + num(i) + ": " + e;
   return "";
@@ -181,6 +167,11 @@ class InstrChecker {
       }
       case ROp::KCALL: return range(b, c_.kernels[c].arity);
       case ROp::CHECKARGS: return pc_ == 0 ? "" : fail("not the first instruction");
+      // Kept dimension bindings are pushed once, by the CHECKARGS every call starts with, and
+      // popped once, by a CHECKRETURN that can only return.
+      case ROp::CHECKRETURN:
+        if (pc_ + 1 >= c_.rcode.size() || rop(c_.rcode[pc_ + 1]) != ROp::RETURN) return fail("not followed by a RETURN");
+        return "";
       default: return "";
     }
   }
@@ -194,6 +185,20 @@ class InstrChecker {
 };
 
 }  // namespace
+
+std::string check_annotation(const Annotation& a, size_t ndim_names, const std::string& what) {
+  if (a.kind > Annotation::Tensor) return what + ": unknown annotation kind " + num(a.kind);
+  if (!a.has_dims) return a.dims.empty() ? "" : what + ": dimensions without has_dims";
+  if (a.kind != Annotation::Tensor) return what + ": dimensions on a non-Tensor annotation";
+  if (a.dims.size() > 8) return what + ": " + num(a.dims.size()) + " dimensions (at most 8)";
+  for (const Annotation::Dim& d : a.dims) {
+    if (d.size >= 0) continue;
+    if (d.size != -1) return what + ": dimension size " + std::to_string(d.size);
+    if (d.index < 0 || size_t(d.index) >= ndim_names)
+      return what + ": dimension '" + d.name + "' has index " + std::to_string(d.index) + " of " + num(ndim_names);
+  }
+  return "";
+}
 
 std::string verify_code(const CodeObj& code, const VerifyContext& ctx) {
   if (std::string e = check_layout(code); !e.empty()) return e;

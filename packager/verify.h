@@ -30,6 +30,11 @@ struct VerifyContext {
   bool require_interned = true;
 };
 
+// "" when an annotation can be checked against values (a known kind, dimensions only on a
+// Tensor and at most 8 of them, each named dimension's index below ndim_names), else the
+// reason, starting with `what`.
+std::string check_annotation(const Annotation& a, size_t ndim_names, const std::string& what);
+
 // "" when `code` is well formed, else the reason: "instruction 3 (ADD): register 9 out of
 // range (the frame has 8)". Checks the frame layout (register and parameter counts, names,
 // annotations, line table, kernels) and every instruction.

@@ -89,7 +89,7 @@ check pack-no-source 2 "" "tvm-pack: no source file given" -- "$pack" -o "$tmp/x
 check pack-bad-flag 2 "" "tvm-pack: unknown option '--nope'" -- "$pack" --nope "$tmp/model.tl" -o "$tmp/x.pkg"
 check pack-missing 3 "" "tvm-pack: cannot open '$tmp/none.tl': No such file or directory" -- "$pack" "$tmp/none.tl" -o "$tmp/x.pkg"
 check pack-compile-error 1 "" "$tmp/bad.tl:1:8: error: invalid syntax" -- "$pack" "$tmp/bad.tl" -o "$tmp/bad.pkg"
-check pack-no-entry 1 "" "tvm-pack: '$tmp/script.tl' has no function 'main' to be the package's entry" -- "$pack" --entry main "$tmp/script.tl" -o "$tmp/x.pkg"
+check pack-no-entry 1 "packed 42" "tvm-pack: '$tmp/script.tl' has no function 'main' to be the package's entry" -- "$pack" --entry main "$tmp/script.tl" -o "$tmp/x.pkg"
 check pack-unannotated 1 "" "$tmp/unannotated.tl:1:13: error: parameter 'x' of the package entry 'forward' needs an annotation (int, float, bool, str or Tensor[...])" -- "$pack" "$tmp/unannotated.tl" -o "$tmp/x.pkg"
 check pack-assign-global 1 "" "$tmp/assign_global.tl:5:5: error: cannot assign global 'count' in a package entry" -- "$pack" "$tmp/assign_global.tl" -o "$tmp/x.pkg"
 check pack-script 0 "" "" -- "$pack" "$tmp/script.tl" -o "$tmp/script.pkg"

@@ -1,7 +1,7 @@
 // The call path and instruction parts both VMs share (see call_support.h).
 #include "call_support.h"
 
-#include <cstring>
+#include <algorithm>
 
 #include "builtins.h"
 #include "error.h"
@@ -69,7 +69,7 @@ void bind_args(FunctionObj* fn, Value* args, uint32_t npos, uint32_t nkw, StrObj
       list += (i == 0 ? "" : i + 1 == missing.size() ? (missing.size() > 2 ? ", and " : " and ") : ", ") + missing[i];
     throw RuntimeError(name + "() missing " + plural(missing.size(), "required positional argument") + ": " + list);
   }
-  std::memcpy(args, slots.data(), slots.size() * sizeof(Value));
+  std::copy(slots.begin(), slots.end(), args);
 }
 
 namespace {
@@ -130,7 +130,7 @@ SpreadArgs::~SpreadArgs() {
 }
 
 void SpreadArgs::move_to(Value* out) {
-  std::memcpy(out, values.data(), values.size() * sizeof(Value));
+  std::copy(values.begin(), values.end(), out);
   values.clear();
 }
 

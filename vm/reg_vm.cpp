@@ -418,6 +418,8 @@ Value RegisterVM::execute() {
 
   Frame* frame = top_;
   Frame* const entry = frame;  // its RETURN returns from here
+  Frame* const frames_end = frames_end_;
+  Value* const regs_limit = regs_limit_;
   const RInstr* ip = frame->ip;
   Value* base = frame->base;
   // The constants, biased so that an RK operand with kRKConst set indexes them directly: RK
@@ -447,12 +449,9 @@ Value RegisterVM::execute() {
     Value r_ = (r);                                 \
     decref(std::exchange(base[A], r_));             \
   } while (0)
-  // The instruction after a compare-and-skip or FORITER is a JMP: take it now.
-#define TAKE_JUMP()                                 \
-  do {                                              \
-    RInstr j_ = *ip;                                \
-    if (rop(j_) == ROp::JMP) ip = frame->code + rb(j_); \
-  } while (0)
+  // The instruction after a compare-and-skip or FORITER is a JMP (the verifier sees to it):
+  // taken here, without dispatching it.
+#define TAKE_JUMP() (ip = frame->code + rb(*ip))
 #define SLOW_BINARY(op)                                   \
   do {                                                    \
     SYNC();                                               \
@@ -864,7 +863,7 @@ Value RegisterVM::execute() {
       if (uint32_t(c->nparams) == B && !c->has_varargs && c->is_register) [[likely]] {
         Value* args = block + 1;
         Value* end = args + c->nregs;
-        if (frame + 1 >= frames_end_ || end > regs_limit_) [[unlikely]] {
+        if (frame + 1 >= frames_end || end > regs_limit) [[unlikely]] {
           SYNC();
           throw RuntimeError("maximum recursion depth exceeded");
         }

@@ -456,7 +456,6 @@ struct VerifierCase {
     set(std::move(instrs));
     return verify_code(code, ctx);
   }
-  ~VerifierCase() { code.consts.clear(); }
 };
 
 void expect_refused(const std::string& verdict, const std::string& part) {
@@ -573,6 +572,16 @@ BOOST_AUTO_TEST_CASE(values_a_package_cannot_hold) {
     BOOST_TEST(e == "internal: code 'forward' does not verify: instruction 1 (MOVE): register 99 out of range (the frame has 4)");
     BOOST_TEST(rc == 1);
   }
+  {
+    std::unique_ptr<Program> p = sample_program();
+    p->manifest.dim_names.clear();
+    BOOST_TEST(pack_error(*p) == "internal: manifest: input 'x': dimension 'B' has index 0 of 0");
+  }
+  {
+    std::unique_ptr<Program> p = sample_program();
+    p->modules[0].code->slot_names.push_back(intern("version"));
+    BOOST_TEST(pack_error(*p) == "internal: module 'util' names global 'version' twice");
+  }
 }
 
 // ---------------------------------------------------------------- load-time errors
@@ -610,7 +619,7 @@ BOOST_AUTO_TEST_CASE(load_errors_are_clear) {
   BOOST_TEST(load_error(write_package(views(sections))) == "'<memory>': not a complete package (no section 'CODE')");
 
   Bytes extra = edited("CNST", [](auto& d) { d.push_back(0); });
-  BOOST_TEST(load_error(extra) == "'<memory>': corrupt package (CNST): 1 bytes left over");
+  BOOST_TEST(load_error(extra) == "'<memory>': corrupt package (CNST): 1 byte left over");
 
   Bytes truncated = edited("DBUG", [](auto& d) { d.pop_back(); });
   BOOST_TEST(contains(load_error(truncated), "corrupt package (DBUG, code "));
@@ -748,6 +757,7 @@ BOOST_AUTO_TEST_CASE(verifier_rules) {
       {{rencode(ROp::RETURN, 0, 0, 1)}, "(RETURN): unused operand C is 1, not 0"},
       {{rencode(ROp::MOVE, 0, 0), rencode(ROp::CHECKARGS, 0)}, "(CHECKARGS): not the first instruction"},
       {{rencode(ROp::CHECKARGS, 0), rencode(ROp::JMP, 0, 0)}, "(JMP): jump to the CHECKARGS at 0"},
+      {{rencode(ROp::CHECKRETURN, 0), rencode(ROp::MOVE, 0, 0)}, "(CHECKRETURN): not followed by a RETURN"},
   };
   for (const Rule& rule : rules) {
     VerifierCase v;
@@ -796,7 +806,7 @@ BOOST_AUTO_TEST_CASE(verifier_frame_layout_rules) {
   expect_refused(verdict([](CodeObj& c) { c.nfree = 1; }), "0 free variable names for 1 cells");
   expect_refused(verdict([](CodeObj& c) { c.param_annotations.resize(1); }), "1 parameter annotations for 2 parameters");
   expect_refused(verdict([](CodeObj& c) { c.return_annotation = tensor_b4(); }),
-                 "return annotation: dimension 'B' has index 0 (the code names 0)");
+                 "return annotation: dimension 'B' has index 0 of 0");
   expect_refused(verdict([](CodeObj& c) {
                    c.param_annotations = {Annotation(), Annotation()};
                    c.param_annotations[1].kind = Annotation::Int;
@@ -804,6 +814,7 @@ BOOST_AUTO_TEST_CASE(verifier_frame_layout_rules) {
                  }),
                  "annotation of parameter 1: dimensions on a non-Tensor annotation");
   expect_refused(verdict([](CodeObj& c) { c.locs.push_back({1, 1}); }), "2 line table entries for 1 instructions");
+  expect_refused(verdict([](CodeObj& c) { c.keep_dim_bindings = true; }), "keeps dimension bindings but does not start with CHECKARGS");
 }
 
 // tvm-pkg(5) lists the opcodes with their numbers and operand kinds: the table must be
