@@ -30,6 +30,7 @@ ifeq ($(SAN),1)
   TVM_CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   TVM_LDFLAGS  += -fsanitize=address,undefined
 endif
+SAN_CFLAGS   := -fsanitize=address,undefined
 ALL_CXXFLAGS = $(OPT) $(TVM_CXXFLAGS) $(CXXFLAGS)
 ALL_LDFLAGS  = $(TVM_LDFLAGS) $(LDFLAGS)
 # OpenBLAS's own CBLAS header (the cblas.h alternative may point at the reference BLAS). The
@@ -110,7 +111,7 @@ $(BIN)/tvm-pack: $(PACK_OBJ) $(LIB)/libtvmfront.a $(LIB)/libtvmrt.a
 # proving the runtime needs nothing of compiler/.
 $(BIN)/capi-test: tests/capi/capi_test.c vm/include/tvm.h $(LIB)/libtvmrt.a
 	@mkdir -p $(@D)
-	$(CC) $(OPT) -std=c99 -Wall -Wextra -Ivm/include $(if $(filter 1,$(SAN)),-fsanitize=address,undefined) \
+	$(CC) $(OPT) -std=c99 -Wall -Wextra -Ivm/include $(if $(filter 1,$(SAN)),$(SAN_CFLAGS)) \
 	  -o $@ tests/capi/capi_test.c $(LIB)/libtvmrt.a $(ALL_LDFLAGS) -lstdc++ -lpthread $(LDLIBS)
 $(BIN)/capi-test-shared: tests/capi/capi_test.c vm/include/tvm.h $(LIB)/libtvmrt.so
 	@mkdir -p $(@D)

@@ -7,6 +7,7 @@
 #include "error.h"
 #include "ops.h"
 #include "program.h"
+#include "stack_vm.h"  // ProgramError
 #include "tensor_ops.h"
 #include "vm.h"
 
@@ -112,6 +113,14 @@ Value call_native_method(VM& vm, const BuiltinDef* def, Value* recv, uint32_t np
   a.pos = recv;
   a.npos = npos + 1;
   return run_native(vm, *def, a, true, recv, npos);
+}
+
+KeywordNames::KeywordNames(const TupleObj* names) : n_(uint32_t(names->items.size())) {
+  if (n_ > std::size(small_)) {
+    large_.resize(n_);
+    names_ = large_.data();
+  }
+  for (uint32_t i = 0; i < n_; ++i) names_[i] = as_obj<StrObj>(names->items[i]);
 }
 
 SpreadArgs::SpreadArgs(Value list, Value kwdict) {
@@ -224,6 +233,13 @@ bool describe_current_exception(std::string& message, int& exit_code) {
   message = "out of memory";
   exit_code = kExitProgramFailed;
   return true;
+}
+
+[[noreturn]] void rethrow_located(const std::function<std::vector<TraceFrame>()>& frames) {
+  std::string message;
+  int exit_code;
+  if (!describe_current_exception(message, exit_code)) throw;
+  throw ProgramError{format_runtime_error(message, frames()), exit_code};
 }
 
 [[noreturn]] void unassigned(const char* kind, const StrObj* name) {

@@ -4,6 +4,7 @@
 // VMs give the same results and the same messages for the same program.
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +36,23 @@ Value call_native(VM& vm, Value* slot, uint32_t npos, uint32_t nkw, StrObj* cons
 // Calls the native method `def` (found by find_method) with the receiver at recv[0] and the
 // arguments at recv[1..npos]: the same release rules as call_native.
 Value call_native_method(VM& vm, const BuiltinDef* def, Value* recv, uint32_t npos);
+
+// A CALL's tuple of keyword names as the StrObj* array CallArgs wants: on the C stack for the
+// usual few (a keyword call in a loop allocates nothing), on the heap past that.
+class KeywordNames {
+ public:
+  explicit KeywordNames(const TupleObj* names);
+  KeywordNames(const KeywordNames&) = delete;
+  KeywordNames& operator=(const KeywordNames&) = delete;
+  StrObj* const* data() const { return names_; }
+  uint32_t size() const { return n_; }
+
+ private:
+  StrObj* small_[16];
+  std::vector<StrObj*> large_;
+  StrObj** names_ = small_;
+  uint32_t n_;
+};
 
 // f(*args) / f(*args, **kw): a list of positionals and a dict of keywords (or None) as the
 // arguments of a call (new references).
@@ -76,10 +94,29 @@ std::string format_runtime_error(const std::string& message, std::span<const Tra
 // RuntimeError or running out of memory. False for anything else (a ProgramError of a nested
 // run, already complete), which the caller rethrows.
 bool describe_current_exception(std::string& message, int& exit_code);
+// Inside a catch block: rethrows the exception being handled as a ProgramError located by the
+// frames (asked for only then), or as it is when it is already one.
+[[noreturn]] void rethrow_located(const std::function<std::vector<TraceFrame>()>& frames);
+// A VM's frames [first, last] as a traceback: each Frame has `func` and `ip`, which points past
+// the instruction running in `words` (CodeObj::code or CodeObj::rcode).
+template <typename Frame, typename Word>
+std::vector<TraceFrame> trace_frames(const Frame* first, const Frame* last, std::vector<Word> CodeObj::*words) {
+  std::vector<TraceFrame> out;
+  for (const Frame* f = first; f <= last; ++f) {
+    const CodeObj* c = f->func->code;
+    const Word* start = (c->*words).data();
+    out.push_back({c, f->ip > start ? size_t(f->ip - start) - 1 : 0});
+  }
+  return out;
+}
 
 // Reading a variable that has no value yet: "local variable 'x' referenced before assignment"
 // (kind "local" or "free").
 [[noreturn]] void unassigned(const char* kind, const StrObj* name);
+
+// The comparison operators as the dispatch loops name their instructions: X(NAME, C++ operator,
+// CompareOp), e.g. X(LT, <, Lt).
+#define TVM_COMPARISONS(X) X(LT, <, Lt) X(LE, <=, Le) X(GT, >, Gt) X(GE, >=, Ge) X(EQ, ==, Eq) X(NE, !=, Ne)
 
 // ---------------------------------------------------------------- parts of instructions
 // The dispatch loops leave each instruction with a computed goto, which skips the destructors

@@ -8,7 +8,7 @@
 // releases only the overlap. No register ever holds a reference it does not own, which is what
 // lets reset() release everything after an error.
 //
-// Hot state lives in locals (ip, base, k, code, module) and is written back to the frame (SYNC)
+// Hot state lives in locals (ip, base, k, module) and is written back to the frame (SYNC)
 // before anything that may look at the frames: calls, natives, errors. Int and float fast
 // paths are inline; every other case falls back to ops.h, so results and messages are the
 // stack VM's. A RuntimeError unwinds straight out (TL has no exception handling): the
@@ -158,22 +158,10 @@ void RegisterVM::reset() {
   dim_bindings_.clear();
 }
 
-[[noreturn]] void RegisterVM::fail(const std::string& message, int exit_code) {
-  // The innermost frame's ip was saved by execute(); each outer frame's points past its call.
-  std::vector<TraceFrame> frames;
-  for (const Frame* f = frames_; f <= top_; ++f) {
-    const CodeObj* c = f->func->code;
-    frames.push_back({c, f->ip > c->rcode.data() ? size_t(f->ip - c->rcode.data()) - 1 : 0});
-  }
-  throw ProgramError{format_runtime_error(message, frames), exit_code};
-}
-
-// Called from a catch block once the frames are saved: adds location and traceback.
+// Called from a catch block once the frames are saved: adds location and traceback. The
+// innermost frame's ip was saved by execute(); each outer frame's points past its call.
 [[noreturn]] void RegisterVM::fail_with_current_exception() {
-  std::string message;
-  int exit_code;
-  if (describe_current_exception(message, exit_code)) fail(message, exit_code);
-  throw;  // a ProgramError from a nested run is already complete
+  rethrow_located([this] { return trace_frames(frames_, top_, &CodeObj::rcode); });
 }
 
 // A run that no other run of this VM encloses: an error leaves it as a ProgramError, and the
@@ -184,10 +172,7 @@ Value RegisterVM::run_outermost(F&& run) {
     return run();
   } catch (...) {
     reset();
-    std::string message;
-    int exit_code;
-    if (describe_current_exception(message, exit_code)) throw ProgramError{format_runtime_error(message, {}), exit_code};
-    throw;
+    rethrow_located([] { return std::vector<TraceFrame>(); });  // an error before any frame
   }
 }
 
@@ -240,18 +225,8 @@ bool RegisterVM::call_value(Value* block, uint32_t npos, uint32_t nkw, StrObj* c
 }
 
 bool RegisterVM::call_keywords(Value* block, uint32_t n, const TupleObj* names) {
-  uint32_t nkw = uint32_t(names->items.size());
-  // The names as StrObj pointers: on the C stack for the usual few (a keyword call in a
-  // loop allocates nothing), on the heap past that.
-  StrObj* small[16];
-  std::vector<StrObj*> large;
-  StrObj** kwnames = small;
-  if (nkw > std::size(small)) {
-    large.resize(nkw);
-    kwnames = large.data();
-  }
-  for (uint32_t i = 0; i < nkw; ++i) kwnames[i] = as_obj<StrObj>(names->items[i]);
-  return call_value(block, n - nkw, nkw, kwnames);
+  KeywordNames kw(names);
+  return call_value(block, n - kw.size(), kw.size(), kw.data());
 }
 
 // f(*args) / f(*args, **kw): the list in block[1] (and the dict in block[2]) are spread into
@@ -330,8 +305,9 @@ ModuleObj* RegisterVM::new_module(const std::string& name, const std::string& pa
 void RegisterVM::run_script() {
   auto* entry = as_obj<FunctionObj>(program_.entry);
   run_outermost([&] {
+    for (auto& [name, m] : modules_) decref(m);  // each run imports afresh
+    modules_.clear();
     ModuleObj* m = new_module("__main__", program_.manifest.source_name, entry->module, entry->code);
-    if (auto it = modules_.find("__main__"); it != modules_.end()) decref(it->second);
     modules_["__main__"] = m;
     incref(entry->code);
     incref(m);
@@ -593,9 +569,6 @@ Value RegisterVM::execute() {
     SLOW_BINARY(Div);
     NEXT();
   }
-  op_FLOORDIV:
-    SLOW_BINARY(FloorDiv);
-    NEXT();
   op_MOD: {
     Value a = RK(B), b = RK(C);
     if (both_small_ints(a, b) && b.as_small_int() > 0 && a.as_small_int() >= 0) {
@@ -605,27 +578,20 @@ Value RegisterVM::execute() {
     SLOW_BINARY(Mod);
     NEXT();
   }
-  op_POW:
-    SLOW_BINARY(Pow);
-    NEXT();
-  op_MATMUL:
-    SLOW_BINARY(MatMul);
-    NEXT();
-  op_LSHIFT:
-    SLOW_BINARY(LShift);
-    NEXT();
-  op_RSHIFT:
-    SLOW_BINARY(RShift);
-    NEXT();
-  op_BITAND:
-    SLOW_BINARY(And);
-    NEXT();
-  op_BITOR:
-    SLOW_BINARY(Or);
-    NEXT();
-  op_BITXOR:
-    SLOW_BINARY(Xor);
-    NEXT();
+  // No inline case: ops.cpp's binary_op does all the work.
+#define SLOW_OP(NAME, BINARY) \
+  op_##NAME:                  \
+  SLOW_BINARY(BINARY);        \
+  NEXT();
+  SLOW_OP(FLOORDIV, FloorDiv)
+  SLOW_OP(POW, Pow)
+  SLOW_OP(MATMUL, MatMul)
+  SLOW_OP(LSHIFT, LShift)
+  SLOW_OP(RSHIFT, RShift)
+  SLOW_OP(BITAND, And)
+  SLOW_OP(BITOR, Or)
+  SLOW_OP(BITXOR, Xor)
+#undef SLOW_OP
   op_INPLACE_ADD: {
     Value a = RK(B);
     if (is_type(a, ObjType::List)) {
@@ -688,12 +654,7 @@ Value RegisterVM::execute() {
     SET_A(compare(CompareOp::CMP, a, b));                                  \
     NEXT();                                                                \
   }
-  COMPARE_OP(LT, <, Lt)
-  COMPARE_OP(LE, <=, Le)
-  COMPARE_OP(GT, >, Gt)
-  COMPARE_OP(GE, >=, Ge)
-  COMPARE_OP(EQ, ==, Eq)
-  COMPARE_OP(NE, !=, Ne)
+  TVM_COMPARISONS(COMPARE_OP)
 #undef COMPARE_OP
   // The instruction after a compare-and-skip is a JMP: taken here when the test passes.
 #define COMPARE_SKIP(NAME, OP, CMP)                                        \
@@ -708,12 +669,7 @@ Value RegisterVM::execute() {
     else TAKE_JUMP();                                                      \
     NEXT();                                                                \
   }
-  COMPARE_SKIP(LT, <, Lt)
-  COMPARE_SKIP(LE, <=, Le)
-  COMPARE_SKIP(GT, >, Gt)
-  COMPARE_SKIP(GE, >=, Ge)
-  COMPARE_SKIP(EQ, ==, Eq)
-  COMPARE_SKIP(NE, !=, Ne)
+  TVM_COMPARISONS(COMPARE_SKIP)
 #undef COMPARE_SKIP
 #undef NUMBERS_COMPARE
 

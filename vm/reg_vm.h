@@ -61,7 +61,6 @@ class RegisterVM final : public VM {
   Value call_here(Value callee, const Value* args, uint32_t npos, const Value* kwvals, uint32_t nkw, StrObj* const* kwnames);
   ModuleObj* new_module(const std::string& name, const std::string& path, const ModuleObj* layout, const CodeObj* code);
   Value import(const std::string& name);
-  [[noreturn]] void fail(const std::string& message, int exit_code);
   [[noreturn]] void fail_with_current_exception();
   // After an error that ended a run: releases every register and forgets the frames.
   void reset();

@@ -49,22 +49,10 @@ StackVM::~StackVM() {
   std::free(frames_ - 1);
 }
 
-[[noreturn]] void StackVM::fail(const std::string& message, int exit_code) {
-  // The innermost frame's ip was saved by execute(); each outer frame's points past its call.
-  std::vector<TraceFrame> frames;
-  for (const Frame* f = frames_; f <= top_; ++f) {
-    const CodeObj* c = f->func->code;
-    frames.push_back({c, f->ip > c->code.data() ? size_t(f->ip - c->code.data()) - 1 : 0});
-  }
-  throw ProgramError{format_runtime_error(message, frames), exit_code};
-}
-
-// Called from a catch block once the frames are saved: adds location and traceback.
+// Called from a catch block once the frames are saved: adds location and traceback. The
+// innermost frame's ip was saved by execute(); each outer frame's points past its call.
 [[noreturn]] void StackVM::fail_with_current_exception() {
-  std::string message;
-  int exit_code;
-  if (describe_current_exception(message, exit_code)) fail(message, exit_code);
-  throw;  // a ProgramError from a nested run is already complete
+  rethrow_located([this] { return trace_frames(frames_, top_, &CodeObj::code); });
 }
 
 // ---------------------------------------------------------------- calls
@@ -188,18 +176,8 @@ void unpack_reversed(Value s, uint32_t n, Value* out) {
 }  // namespace
 
 bool StackVM::call_keywords(uint32_t n, const TupleObj* names) {
-  uint32_t nkw = uint32_t(names->items.size());
-  // The names as StrObj pointers: on the C stack for the usual few (a keyword call in a
-  // loop allocates nothing), on the heap past that.
-  StrObj* small[16];
-  std::vector<StrObj*> large;
-  StrObj** kwnames = small;
-  if (nkw > std::size(small)) {
-    large.resize(nkw);
-    kwnames = large.data();
-  }
-  for (uint32_t i = 0; i < nkw; ++i) kwnames[i] = as_obj<StrObj>(names->items[i]);
-  return call_value(n - nkw, nkw, kwnames, false);
+  KeywordNames kw(names);
+  return call_value(n - kw.size(), kw.size(), kw.data(), false);
 }
 
 // f(*args) / f(*args, **kw): the callee, a list of positionals and optionally a dict of
@@ -606,12 +584,7 @@ Value StackVM::execute() {
     BINARY_RESULT(compare(CompareOp::CMP, a, b));                                        \
     NEXT();                                                                              \
   }
-  COMPARE_OP(LT, <, Lt)
-  COMPARE_OP(LE, <=, Le)
-  COMPARE_OP(GT, >, Gt)
-  COMPARE_OP(GE, >=, Ge)
-  COMPARE_OP(EQ, ==, Eq)
-  COMPARE_OP(NE, !=, Ne)
+  TVM_COMPARISONS(COMPARE_OP)
 #undef COMPARE_OP
 
   op_IN: {
@@ -685,12 +658,7 @@ Value StackVM::execute() {
     if (!t) ip = code_start + A;                                     \
     NEXT();                                                                              \
   }
-  COMPARE_JUMP(LT, <, Lt)
-  COMPARE_JUMP(LE, <=, Le)
-  COMPARE_JUMP(GT, >, Gt)
-  COMPARE_JUMP(GE, >=, Ge)
-  COMPARE_JUMP(EQ, ==, Eq)
-  COMPARE_JUMP(NE, !=, Ne)
+  TVM_COMPARISONS(COMPARE_JUMP)
 #undef COMPARE_JUMP
 
 #define COMPARE_JUMP_K(NAME, OP, CMP)                                                      \
@@ -711,12 +679,7 @@ Value StackVM::execute() {
     if (!t) ip = code_start + A;                                                         \
     NEXT();                                                                              \
   }
-  COMPARE_JUMP_K(LT, <, Lt)
-  COMPARE_JUMP_K(LE, <=, Le)
-  COMPARE_JUMP_K(GT, >, Gt)
-  COMPARE_JUMP_K(GE, >=, Ge)
-  COMPARE_JUMP_K(EQ, ==, Eq)
-  COMPARE_JUMP_K(NE, !=, Ne)
+  TVM_COMPARISONS(COMPARE_JUMP_K)
 #undef COMPARE_JUMP_K
 
   op_GET_ITER: {

@@ -62,7 +62,6 @@ class StackVM final : public VM {
   void check_args(const Frame& f);
   void check_return(const Frame& f, Value result);
   Value import(const std::string& name);
-  [[noreturn]] void fail(const std::string& message, int exit_code);
   [[noreturn]] void fail_with_current_exception();
 
   Value* stack_;
