@@ -12,26 +12,10 @@
 #include "../compiler/pack.h"
 #include "../vm/cli.h"
 #include "../vm/error.h"
-#include "../vm/reg_vm.h"
+#include "../vm/run_package.h"
 #include "pkg_code.h"
 
 using namespace tvm;
-
-namespace {
-
-bool read_all(std::istream& in, std::string& out) {
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return !in.bad();
-}
-
-}  // namespace
-
-// The manifest and register code of a program, as `--disasm` prints it (tvm-run shares it).
-namespace tvm {
-std::string describe_program(const Program& p);
-}
 
 int main(int argc, char** argv) {
   cli::Args args("tvm-pack",
@@ -60,16 +44,7 @@ int main(int argc, char** argv) {
 
   const std::string& script = args.operands()[0];
   std::string source;
-  {
-    std::ifstream in(script, std::ios::binary);
-    errno = 0;
-    if (std::error_code ec; std::filesystem::is_directory(script, ec)) errno = EISDIR;
-    else if (!in || !read_all(in, source)) errno = errno ? errno : EIO;
-    if (errno != 0) {
-      std::fprintf(stderr, "tvm-pack: cannot open '%s': %s\n", script.c_str(), std::strerror(errno));
-      return kExitFile;
-    }
-  }
+  if (!cli::read_source("tvm-pack", script, source)) return kExitFile;
 
   PackOptions options;
   options.entry = args.value("--entry");

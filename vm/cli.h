@@ -2,8 +2,14 @@
 // `--flag value` and `--flag=value`, and usage errors with exit code 2.
 #pragma once
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -102,5 +108,28 @@ class Args {
   std::vector<std::pair<std::string, std::string>> given_;
   std::vector<std::string> operands_;
 };
+
+// Reads the source file named on a command line ("-": standard input) into out. On failure
+// prints "TOOL: cannot open 'PATH': REASON" and returns false (the caller exits with kExitFile).
+inline bool read_source(const char* tool, const std::string& path, std::string& out) {
+  auto read_all = [&out](std::istream& in) {
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return !in.bad();
+  };
+  if (path == "-") {
+    read_all(std::cin);  // a read error on stdin leaves what was read, as for a pipe closed early
+    return true;
+  }
+  std::ifstream in(path, std::ios::binary);
+  errno = 0;
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) errno = EISDIR;
+  else if (in && read_all(in)) errno = 0;
+  else if (errno == 0) errno = EIO;
+  if (errno == 0) return true;
+  std::fprintf(stderr, "%s: cannot open '%s': %s\n", tool, path.c_str(), std::strerror(errno));
+  return false;
+}
 
 }  // namespace tvm::cli

@@ -19,17 +19,6 @@
 
 using namespace tvm;
 
-namespace {
-
-bool read_all(std::istream& in, std::string& out) {
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return !in.bad();
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   std::vector<cli::Flag> flags{
       {"--disasm", false, "print the bytecode (a package: its manifest and register code) instead of running"},
@@ -54,6 +43,9 @@ int main(int argc, char** argv) {
   }
   if (args.operands().empty()) args.usage_error("no script given");
 
+  for (const std::string& d : args.values("--device"))
+    if (d != "cpu" && d != "cuda" && d != "auto") args.usage_error("--device must be cpu, cuda or auto, got '" + d + "'");
+
   // A package (by its magic, or named .pkg so that a truncated one is still reported as a
   // package): the options may also follow it; a script package's other arguments are its argv().
   const std::string& first = args.operands()[0];
@@ -70,6 +62,8 @@ int main(int argc, char** argv) {
       options.disasm = options.disasm || a->has("--disasm");
       if (a->has("-o")) options.output = a->value("-o");
       if (a->has("--device")) options.device = a->value("--device");
+      for (const std::string& d : a->values("--device"))
+        if (d != "cpu" && d != "cuda" && d != "auto") a->usage_error("--device must be cpu, cuda or auto, got '" + d + "'");
       if (a->has("--bench")) {
         std::string n = a->value("--bench");
         char* end = nullptr;
@@ -78,8 +72,6 @@ int main(int argc, char** argv) {
         options.bench = v;
       }
     }
-    if (options.device != "cpu" && options.device != "cuda" && options.device != "auto")
-      args.usage_error("--device must be cpu, cuda or auto, got '" + options.device + "'");
     static char pkgbuf[1 << 16];
     if (!isatty(STDOUT_FILENO)) std::setvbuf(stdout, pkgbuf, _IOFBF, sizeof pkgbuf);
     int rc = run_package(args.operands()[0], options);
@@ -89,28 +81,11 @@ int main(int argc, char** argv) {
   }
   for (const char* f : {"--input", "--random", "--dim", "-o", "--bench"})
     if (args.has(f)) args.usage_error(std::string(f) + " is for packages; '" + args.operands()[0] + "' is a script");
-  if (args.has("--device")) {
-    std::string d = args.value("--device");
-    if (d != "cpu" && d != "cuda" && d != "auto") args.usage_error("--device must be cpu, cuda or auto, got '" + d + "'");
-    if (d == "cuda") {
-      std::fprintf(stderr, "tvm-run: --device cuda: this build has no CUDA device (the GPU plugin is not available)\n");
-      return kExitDevice;
-    }
-  }
+  if (args.has("--device") && !device_available(args.value("--device"))) return kExitDevice;
 
   const std::string& script = args.operands()[0];
   std::string source;
-  if (script == "-") {
-    read_all(std::cin, source);
-  } else {
-    std::ifstream in(script, std::ios::binary);
-    if (std::error_code ec; std::filesystem::is_directory(script, ec)) errno = EISDIR;
-    else if (in && read_all(in, source)) errno = 0;
-    if (errno != 0) {
-      std::fprintf(stderr, "tvm-run: cannot open '%s': %s\n", script.c_str(), std::strerror(errno));
-      return kExitFile;
-    }
-  }
+  if (!cli::read_source("tvm-run", script, source)) return kExitFile;
   std::string filename = script == "-" ? "<stdin>" : script;
 
   // A full buffer when stdout is a file or pipe; line buffering on a terminal.

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "../packager/pkg_code.h"
+#include "call_support.h"
 #include "error.h"
 #include "ops.h"
 #include "reg_vm.h"
@@ -260,19 +261,8 @@ int run_loaded(const std::string& path, const Program& program, const RunOptions
 }  // namespace
 
 std::string check_input(const Manifest::Input& in, Value v, int64_t* bound) {
-  const Annotation& a = in.annotation;
-  bool ok;
-  switch (a.kind) {
-    case Annotation::Tensor: ok = is_tensor(v) && tensor_matches(a, as_tensor(v), bound); break;
-    case Annotation::Int: ok = v.is_int() || v.is_bool(); break;
-    case Annotation::Float: ok = v.is_number(); break;
-    case Annotation::Bool: ok = v.is_bool(); break;
-    case Annotation::Str: ok = is_type(v, ObjType::Str); break;
-    default: ok = true; break;  // the entry's own CHECKARGS decides
-  }
-  if (ok) return "";
-  return "input '" + in.name + "': expected " + a.text + ", got " +
-         (is_tensor(v) ? tensor_type_str(as_tensor(v)->dims()) : std::string(type_name(v)));
+  if (annotation_matches(in.annotation, v, bound)) return "";
+  return "input '" + in.name + "': expected " + in.annotation.text + ", got " + annotation_describe(v);
 }
 
 std::string check_inputs(const Manifest& m, const Value* values, size_t n, int64_t* bound) {
@@ -316,11 +306,14 @@ std::string describe_program(const Program& p) {
   return out;
 }
 
+bool device_available(const std::string& device) {
+  if (device != "cuda") return true;
+  std::fprintf(stderr, "tvm-run: --device cuda: this build has no CUDA device (the GPU plugin is not available)\n");
+  return false;
+}
+
 int run_package(const std::string& path, const RunOptions& options) {
-  if (options.device == "cuda") {
-    std::fprintf(stderr, "tvm-run: --device cuda: this build has no CUDA device (the GPU plugin is not available)\n");
-    return kExitDevice;
-  }
+  if (!device_available(options.device)) return kExitDevice;
   try {
     std::unique_ptr<Program> program = pkg::load_program_file(path);
     try {

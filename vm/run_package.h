@@ -21,6 +21,10 @@ struct RunOptions {
   std::vector<std::string> argv;    // a script package's arguments (argv()[1:])
 };
 
+// Whether `device` (cpu, cuda or auto) can run here; when not, prints why and the caller exits
+// with kExitDevice. (auto is the CPU until the CUDA device exists.)
+bool device_available(const std::string& device);
+
 // Loads, verifies and runs the package at `path` as RunOptions say; prints the result or the
 // error and returns the exit code (DESIGN.md: 1 program error, 2 usage or inputs, 3 the file,
 // 4 the device).
