@@ -127,7 +127,16 @@ SpreadArgs::SpreadArgs(Value list, Value kwdict) {
   values = collect(list);
   npos = uint32_t(values.size());
   if (kwdict.is_none()) return;
+  // The compilers build this dict from keyword arguments; only a damaged package holds another
+  // (a throw from here runs no destructor: the references taken so far are given back first).
+  auto invalid = [this](const char* expected, Value got) {
+    for (Value v : values) decref(v);
+    values.clear();
+    invalid_operand("CALLEX", expected, got);
+  };
+  if (!is_type(kwdict, ObjType::Dict)) invalid("a dict of keyword arguments", kwdict);
   for (auto& e : as_obj<DictObj>(kwdict)->entries) {
+    if (!is_type(e.key, ObjType::Str)) invalid("str keyword names", e.key);
     kwnames.push_back(intern(str_view(e.key)));
     incref(e.value);
     values.push_back(e.value);
@@ -139,7 +148,7 @@ SpreadArgs::~SpreadArgs() {
 }
 
 void SpreadArgs::move_to(Value* out) {
-  std::copy(values.begin(), values.end(), out);
+  if (!values.empty()) std::copy(values.begin(), values.end(), out);  // f(*[]): no copy from null
   values.clear();
 }
 
@@ -248,6 +257,11 @@ bool describe_current_exception(std::string& message, int& exit_code) {
 
 // ---------------------------------------------------------------- parts of instructions
 
+void invalid_operand(const char* op, const char* expected, Value got) {
+  throw RuntimeError(std::string("invalid code: ") + op + " expects " + expected + ", not '" + type_name(got) + "'",
+                     kExitFile);
+}
+
 void list_extend(Value list, Value seq) {
   check_not_frozen(list.as_obj());
   std::vector<Value> items = collect(seq);
@@ -257,11 +271,15 @@ void list_extend(Value list, Value seq) {
 
 Value concat_strings(const Value* parts, uint32_t n) {
   std::string s;
-  for (uint32_t i = 0; i < n; ++i) s += str_view(parts[i]);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!is_type(parts[i], ObjType::Str)) invalid_operand("CONCAT", "strs", parts[i]);
+    s += str_view(parts[i]);
+  }
   return make_str(s);
 }
 
 Value format_field(Value v, Value spec, uint32_t conversion) {
+  if (!spec.is_undefined() && !is_type(spec, ObjType::Str)) invalid_operand("FORMAT", "a str spec", spec);
   if (conversion == 0) return make_str(format_value(v, spec.is_undefined() ? std::string_view() : str_view(spec)));
   std::string text = conversion == 2 ? repr(v) : to_str(v);
   if (spec.is_undefined()) return make_str(text);
@@ -280,6 +298,7 @@ void store_attr(Value obj, StrObj* name, Value value) {
 }
 
 Value import_from(Value module, StrObj* name) {
+  if (!is_type(module, ObjType::Module)) invalid_operand("IMPORTFROM", "a module", module);
   auto* m = as_obj<ModuleObj>(module);
   Value v = m->get(name->data);
   if (v.is_undefined()) throw RuntimeError("cannot import name '" + name->data + "' from '" + m->name->data + "'");

@@ -114,6 +114,12 @@ std::vector<TraceFrame> trace_frames(const Frame* first, const Frame* last, std:
 // (kind "local" or "free").
 [[noreturn]] void unassigned(const char* kind, const StrObj* name);
 
+// An instruction's operand of the wrong type: "invalid code: OP expects EXPECTED, not 'TYPE'",
+// exit code 3. The compilers never emit one; a package's code is verified one instruction at a
+// time (packager/verify.cpp), so what a register holds at run time is checked where an
+// instruction relies on it.
+[[noreturn]] void invalid_operand(const char* op, const char* expected, Value got);
+
 // The comparison operators as the dispatch loops name their instructions: X(NAME, C++ operator,
 // CompareOp), e.g. X(LT, <, Lt).
 #define TVM_COMPARISONS(X) X(LT, <, Lt) X(LE, <=, Le) X(GT, >, Gt) X(GE, >=, Ge) X(EQ, ==, Eq) X(NE, !=, Ne)

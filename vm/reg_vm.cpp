@@ -41,6 +41,12 @@ inline void release(Value* from, Value* to) {
   for (Value* p = from; p < to; ++p) decref(std::exchange(*p, Value::undefined()));
 }
 
+template <typename T>
+T* operand(Value v, ObjType type, const char* op, const char* expected) {
+  if (!is_type(v, type)) [[unlikely]] invalid_operand(op, expected, v);
+  return as_obj<T>(v);
+}
+
 // ---------------------------------------------------------------- out-of-line parts of instructions
 //
 // The dispatch loop leaves each instruction with a computed goto, which skips the destructors
@@ -54,7 +60,7 @@ Value copy_sequence(const Value* items, uint32_t n, bool list) {
 }
 
 Value list_to_tuple(Value list) {
-  const auto& items = as_obj<ListObj>(list)->items;
+  const auto& items = operand<ListObj>(list, ObjType::List, "LISTTOTUPLE", "a list")->items;
   return copy_sequence(items.data(), uint32_t(items.size()), false);
 }
 
@@ -72,21 +78,32 @@ Value make_slice(const Value* parts, uint32_t n) {
   return Value::object(s);
 }
 
-// CLOSURE: the function of `code` in `module`, with the defaults and cells of two tuples (or None).
+// CLOSURE: the function of `code` in `module`, with the defaults and cells of two tuples (or
+// None): at most one default per parameter, exactly one cell per free variable.
 Value make_closure(CodeObj* code, ModuleObj* module, Value defaults, Value cells) {
+  const std::vector<Value> none;
+  const auto& ds = defaults.is_none() ? none : operand<TupleObj>(defaults, ObjType::Tuple, "CLOSURE", "a tuple of defaults")->items;
+  const auto& cs = cells.is_none() ? none : operand<TupleObj>(cells, ObjType::Tuple, "CLOSURE", "a tuple of cells")->items;
+  if (ds.size() > size_t(code->nparams))
+    throw RuntimeError("invalid code: CLOSURE gives " + std::to_string(ds.size()) + " defaults for " +
+                           std::to_string(code->nparams) + " parameters",
+                       kExitFile);
+  if (cs.size() != size_t(code->nfree))
+    throw RuntimeError("invalid code: CLOSURE gives " + std::to_string(cs.size()) + " cells for " +
+                           std::to_string(code->nfree) + " free variables",
+                       kExitFile);
+  for (Value c : cs) operand<CellObj>(c, ObjType::Cell, "CLOSURE", "cells");
   incref(code);
   incref(module);
   auto* fn = new FunctionObj(code, module);
-  if (!defaults.is_none())
-    for (Value d : as_obj<TupleObj>(defaults)->items) {
-      incref(d);
-      fn->defaults.push_back(d);
-    }
-  if (!cells.is_none())
-    for (Value c : as_obj<TupleObj>(cells)->items) {
-      incref(c);
-      fn->cells.push_back(as_obj<CellObj>(c));
-    }
+  for (Value d : ds) {
+    incref(d);
+    fn->defaults.push_back(d);
+  }
+  for (Value c : cs) {
+    incref(c);
+    fn->cells.push_back(as_obj<CellObj>(c));
+  }
   return Value::object(fn);
 }
 
@@ -428,6 +445,16 @@ Value RegisterVM::execute() {
   // The instruction after a compare-and-skip or FORITER is a JMP (the verifier sees to it):
   // taken here, without dispatching it.
 #define TAKE_JUMP() (ip = frame->code + rb(*ip))
+  // R[x] as a T*, or the invalid-code error when it holds something else (invalid_operand).
+#define OPERAND(T, x, TYPE, EXPECTED)                                      \
+  ({                                                                      \
+    Value v_ = (x);                                                       \
+    if (!is_type(v_, ObjType::TYPE)) [[unlikely]] {                       \
+      SYNC();                                                             \
+      invalid_operand(kROpInfo[i & 0xFF].name, EXPECTED, v_);                 \
+    }                                                                     \
+    as_obj<T>(v_);                                                        \
+  })
 #define SLOW_BINARY(op)                                   \
   do {                                                    \
     SYNC();                                               \
@@ -475,6 +502,10 @@ Value RegisterVM::execute() {
     NEXT();
   }
   op_SETGLOBAL: {
+    if (module->flags & Obj::kFrozen) [[unlikely]] {  // a package's frozen module
+      SYNC();
+      frozen_error(module);
+    }
     Value v = base[A];
     incref(v);
     decref(std::exchange(module->slots[B], v));
@@ -513,7 +544,7 @@ Value RegisterVM::execute() {
     NEXT();
   }
   op_GETCELL: {
-    Value v = as_obj<CellObj>(base[B])->value;
+    Value v = OPERAND(CellObj, base[B], Cell, "a cell")->value;
     if (v.is_undefined()) [[unlikely]] {
       SYNC();
       unassigned("local", as_obj<StrObj>(K(C)));
@@ -523,7 +554,7 @@ Value RegisterVM::execute() {
     NEXT();
   }
   op_SETCELL: {
-    auto* cell = as_obj<CellObj>(base[A]);
+    auto* cell = OPERAND(CellObj, base[A], Cell, "a cell");
     SYNC();
     check_not_frozen(cell);
     Value v = base[B];
@@ -713,7 +744,7 @@ Value RegisterVM::execute() {
     SET_A(make_iter(base[B]));
     NEXT();
   op_FORITER: {
-    auto* it = as_obj<IterObj>(base[B]);
+    auto* it = OPERAND(IterObj, base[B], Iter, "an iterator");
     if (it->kind == IterObj::RangeIt) {
       if (it->step > 0 ? it->pos < it->stop : it->pos > it->stop) {
         SET_A(Value::integer(it->pos));
@@ -763,20 +794,27 @@ Value RegisterVM::execute() {
     SET_A(format_field(base[B], (C & 4) ? base[B + 1] : Value::undefined(), C & 3));
     NEXT();
   op_LISTAPPEND: {
+    auto* list = OPERAND(ListObj, base[A], List, "a list");
+    if (list->flags & Obj::kFrozen) [[unlikely]] {
+      SYNC();
+      frozen_error(list);
+    }
     Value v = base[B];
-    as_obj<ListObj>(base[A])->items.push_back(v);
+    list->items.push_back(v);
     incref(v);
     NEXT();
   }
   op_LISTEXTEND:
     SYNC();
-    list_extend(base[A], base[B]);
+    list_extend(Value::object(OPERAND(ListObj, base[A], List, "a list")), base[B]);
     NEXT();
   op_LISTTOTUPLE:
     SET_A(list_to_tuple(base[B]));
     NEXT();
   op_DICTSET:
     SYNC();
+    OPERAND(DictObj, base[A], Dict, "a dict");
+    check_not_frozen(base[A].as_obj());
     as_obj<DictObj>(base[A])->set(RK(B), RK(C));
     NEXT();
   op_GETITEM: {
@@ -928,6 +966,7 @@ Value RegisterVM::execute() {
 #undef RELOAD
 #undef SET_A
 #undef TAKE_JUMP
+#undef OPERAND
 #undef SLOW_BINARY
 }
 #if defined(__GNUC__) && !defined(__clang__)
