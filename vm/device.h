@@ -95,6 +95,10 @@ struct Device {
   void (*to_device)(void* dst, const void* host_src, size_t bytes);
   void (*to_host)(void* host_dst, const void* src, size_t bytes);
   const Kernels* kernels;
+  // Loads and warms what the kernels would otherwise set up on first use (OpenBLAS and its
+  // buffers on the CPU), so that a loaded package's first call costs what later calls do.
+  // Never throws: a failure is reported by the first kernel that needs what failed.
+  void (*prepare)();
 };
 
 // The CPU device: kernels the compiler vectorises, GEMM/GEMV through OpenBLAS's CBLAS

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "device.h"
 #include "error.h"
 
 namespace tvm {
@@ -167,6 +168,16 @@ const std::string* frozen_name(const Obj* o) {
     if (auto it = r.names.find(o); it != r.names.end()) name = it->second;
   }
   throw RuntimeError("cannot modify frozen value '" + name + "'");
+}
+
+void prepare_device(const Program& p, const Device& device) {
+  bool tensors = false;
+  for (const Manifest::Input& in : p.manifest.inputs) tensors |= in.annotation.kind == Annotation::Tensor;
+  for (const Obj* o : p.objects) {
+    if (tensors) break;
+    tensors = o->type == ObjType::Tensor || (o->type == ObjType::Code && !static_cast<const CodeObj*>(o)->kernels.empty());
+  }
+  if (tensors) device.prepare();
 }
 
 }  // namespace tvm

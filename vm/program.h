@@ -15,6 +15,8 @@
 
 namespace tvm {
 
+struct Device;
+
 // The package's interface: what the runner and the C API show and check.
 struct Manifest {
   bool is_script = false;             // a script package: its top level is the entry
@@ -58,6 +60,11 @@ struct Program {
   Program& operator=(const Program&) = delete;
   ~Program();
 };
+
+// Readies the device for p's first call when p does tensor work (it holds a tensor or a fused
+// kernel, or takes a tensor input): see Device::prepare. tvm-run and the C API call it after
+// loading a package.
+void prepare_device(const Program& p, const Device& device);
 
 // Marks the objects reachable from v frozen (LANGUAGE.md section 9): a list, dict or cell that
 // is frozen cannot be changed, and the attempt is the runtime error

@@ -30,6 +30,16 @@ bool device_available(const std::string& device);
 // 4 the device).
 int run_package(const std::string& path, const RunOptions& options);
 
+class RegisterVM;
+
+// Readies a loaded function package for its first call, so that it costs what later calls do
+// (the goal is within 2x): the device is prepared (prepare_device), then, when the entry is
+// straight-line code (no calls, no backward jumps: it cannot print, loop or recurse), `vm`
+// calls it once on zeros of the declared shapes (named dimensions 1; numbers 0, strs ""),
+// which brings in the code, the registers and the tensor pool's first buffers. The warm-up's
+// result or error is dropped. tvm-run --bench and the C API's load call it.
+void warm_up(const Program& program, RegisterVM& vm);
+
 // The manifest and every code object's register listing (what --disasm prints).
 std::string describe_program(const Program& program);
 
