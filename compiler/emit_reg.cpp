@@ -10,6 +10,7 @@
 #include "emit_reg.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "ir.h"
 
@@ -80,20 +81,38 @@ class RegEmitter {
   }
 
   // Puts ops in consecutive registers at or above `base` (above everything live after the
-  // instruction); returns the first. Operands already at their place there stay.
+  // instruction); returns the first. The block starts at `base`, at the first operand's
+  // register (a callee the allocator put there) or above every operand, whichever needs the
+  // fewest moves; a start is possible when no operand sits inside the block out of its place.
   int gather(const std::vector<Opd>& ops, int base) {
     if (ops.empty()) return 0;
-    bool in_place = true;
+    int n = int(ops.size());
     int top = base;
-    for (size_t i = 0; i < ops.size(); ++i)
-      if (ops[i].is_reg()) {
-        int r = reg(ops[i].v);
-        if (r >= base && r != base + int(i)) in_place = false;
-        top = std::max(top, r + 1);
+    for (const Opd& o : ops)
+      if (o.is_reg()) top = std::max(top, reg(o.v) + 1);
+    auto moves_at = [&](int at) {
+      int moves = 0;
+      for (int i = 0; i < n; ++i) {
+        if (!ops[size_t(i)].is_reg()) {
+          ++moves;
+          continue;
+        }
+        int r = reg(ops[size_t(i)].v);
+        if (r == at + i) continue;
+        if (r >= at && r < at + n) return INT32_MAX;  // would be overwritten before it is read
+        ++moves;
       }
-    int at = in_place ? base : top;
-    for (size_t i = 0; i < ops.size(); ++i) move(at + int(i), ops[i]);
-    use_reg(at + int(ops.size()) - 1);
+      return moves;
+    };
+    int at = top, best = moves_at(top);
+    for (int cand : {base, ops[0].is_reg() ? reg(ops[0].v) : -1})
+      if (cand >= base && cand < top)
+        if (int m = moves_at(cand); m < best || (m == best && cand < at)) {
+          at = cand;
+          best = m;
+        }
+    for (int i = 0; i < n; ++i) move(at + i, ops[size_t(i)]);
+    use_reg(at + n - 1);
     return at;
   }
 

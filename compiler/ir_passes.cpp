@@ -480,6 +480,34 @@ bool unpack_known_tuples(Function& f) {
   return changed;
 }
 
+// `t := op ...; x := t` with t read nowhere else becomes `x := op ...`: the result goes
+// straight to the variable (`total += f(i)` then needs no MOVE). Every instruction reads its
+// operands before it writes its result, so x may be one of them.
+bool retarget_moved_results(Function& f) {
+  std::vector<int> uses(size_t(f.nvregs), 0), defs(size_t(f.nvregs), 0);
+  for (const Block& b : f.blocks)
+    for (const Instr& in : b.instrs) {
+      for_each_use(in, [&](int u) { ++uses[size_t(u)]; });
+      for_each_def(in, [&](int d) { ++defs[size_t(d)]; });
+    }
+  bool changed = false;
+  for (Block& b : f.blocks) {
+    for (size_t i = 1; i < b.instrs.size(); ++i) {
+      Instr& mv = b.instrs[i];
+      Instr& def = b.instrs[i - 1];
+      if (mv.op != Op::Move || mv.dst < 0 || !mv.args[0].is_reg()) continue;
+      int t = mv.args[0].v;
+      if (t == mv.dst || t < f.nparams || def.dst != t || !def.dsts.empty() || is_terminator(def.op)) continue;
+      if (uses[size_t(t)] != 1 || defs[size_t(t)] != 1) continue;
+      def.dst = mv.dst;
+      mv.dst = -1;  // removed below
+      changed = true;
+    }
+    std::erase_if(b.instrs, [](const Instr& in) { return in.op == Op::Move && in.dst < 0; });
+  }
+  return changed;
+}
+
 bool remove_dead_code(Function& f) {
   Liveness live = compute_liveness(f);
   bool changed = false;
@@ -531,6 +559,7 @@ void optimize(Function& f) {
     changed |= fold_instrs(f);
     changed |= propagate_single_defs(f);
     changed |= unpack_known_tuples(f);
+    changed |= retarget_moved_results(f);
     changed |= remove_dead_code(f);
     if (!changed) break;
   }

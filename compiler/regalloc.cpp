@@ -3,6 +3,13 @@
 // whole blocks where it is live in or out), and the lowest register free over that interval.
 // There is no spilling: a frame has 65536 registers.
 //
+// Hints spare the emitter its MOVEs: a value that becomes an operand of a call (or of any
+// instruction that takes its operands in consecutive registers) prefers the register its place
+// in the block will be, counted from the block's first operand (the callee), and a call's
+// result prefers the block's first register, where the VM leaves it; the two ends of a Move
+// prefer each other's register. A hint is taken when that register is free over the whole
+// interval; otherwise the lowest free register is, as before.
+//
 // Two facts the VM relies on fall out of the intervals: parameters sit in R[0..nparams) on
 // entry (they are assigned first, to themselves), and a register that no interval has used
 // yet still holds the unassigned value the VM clears frames with, which CHECKDEF and an empty
@@ -51,6 +58,48 @@ Liveness compute_liveness(const Function& f) {
   return l;
 }
 
+namespace {
+
+// The hints one instruction gives (see the top of the file). A block's head also prefers to
+// sit so that operands already placed need not move: reg(operand k) - k.
+void add_hints(const Instr& in, int pos, std::vector<std::vector<std::pair<int, int>>>& hints,
+               std::vector<std::pair<int, int>>& heads) {
+  switch (in.op) {
+    case Op::Call:
+    case Op::CallMethod:
+    case Op::CallEx:
+    case Op::KCall:
+    case Op::Closure:
+    case Op::NewList:
+    case Op::NewTuple:
+    case Op::NewDict:
+    case Op::NewSlice:
+    case Op::Concat:
+    case Op::Format: {
+      if (in.args.empty() || !in.args[0].is_reg()) break;
+      int head = in.args[0].v;
+      heads.push_back({head, pos});
+      for (size_t k = 1; k < in.args.size(); ++k)
+        if (in.args[k].is_reg() && in.args[k].v != head) {
+          hints[size_t(in.args[k].v)].push_back({head, int(k)});
+          hints[size_t(head)].push_back({in.args[k].v, -int(k)});
+        }
+      bool result_at_head = in.op == Op::Call || in.op == Op::CallMethod || in.op == Op::CallEx;
+      if (result_at_head && in.dst >= 0 && in.dst != head) hints[size_t(in.dst)].push_back({head, 0});
+      break;
+    }
+    case Op::Move:
+      if (in.dst >= 0 && in.args[0].is_reg() && in.args[0].v != in.dst) {
+        hints[size_t(in.dst)].push_back({in.args[0].v, 0});
+        hints[size_t(in.args[0].v)].push_back({in.dst, 0});
+      }
+      break;
+    default: break;
+  }
+}
+
+}  // namespace
+
 Allocation allocate_registers(const Function& f, const Liveness& live) {
   int n = f.nvregs;
   std::vector<int> start(size_t(n), -1), end(size_t(n), -1);
@@ -60,6 +109,11 @@ Allocation allocate_registers(const Function& f, const Liveness& live) {
   };
   // Positions: instruction i reads at 2i and writes at 2i + 1, so a result may take the
   // register of an operand that dies there.
+  // hints[v]: (other vreg, offset): v would like reg(other) + offset. block_at[v]: the
+  // position of the call (or other gathering instruction) whose block v heads and where v dies.
+  std::vector<std::vector<std::pair<int, int>>> hints(static_cast<size_t>(n));
+  std::vector<int> block_at(static_cast<size_t>(n), -1);
+  std::vector<std::pair<int, int>> heads;  // (vreg, position) candidates for block_at
   int i = 0;
   int prologue_end = 0;
   bool in_prologue = true;
@@ -77,9 +131,12 @@ Allocation allocate_registers(const Function& f, const Liveness& live) {
       int read_at = in.op == Op::ForIter ? 2 * i + 1 : 2 * i;
       for_each_use(in, [&](int u) { touch(u, read_at); });
       for_each_def(in, [&](int d) { touch(d, 2 * i + 1); });
+      add_hints(in, 2 * i, hints, heads);
       ++i;
     }
   }
+  for (auto [v, pos] : heads)
+    if (end[size_t(v)] == pos) block_at[size_t(v)] = pos;
   Allocation a;
   a.reg.assign(size_t(n), -1);
   std::vector<int> free_at;  // per register: the end of the interval holding it
@@ -99,10 +156,30 @@ Allocation allocate_registers(const Function& f, const Liveness& live) {
   });
   for (int v : order) {
     int s = start[size_t(v)];
-    size_t r = 0;
-    while (r < free_at.size() && free_at[r] >= s) ++r;
-    if (r == free_at.size()) free_at.push_back(0);
-    free_at[r] = end[size_t(v)];
+    auto is_free = [&](long r) { return r >= 0 && (size_t(r) >= free_at.size() || free_at[size_t(r)] < s); };
+    // The lowest register a block headed by v may start at: above every register whose value
+    // lives across the instruction (those not yet assigned start later and may still move).
+    long floor = 0;
+    if (int pos = block_at[size_t(v)]; pos >= 0)
+      for (size_t r = free_at.size(); r-- > 0;)
+        if (free_at[r] > pos) {
+          floor = long(r) + 1;
+          break;
+        }
+    long r = -1;
+    for (auto [other, offset] : hints[size_t(v)]) {
+      int at = a.reg[size_t(other)];
+      if (at >= 0 && at + offset >= floor && is_free(at + offset)) {
+        r = at + offset;
+        break;
+      }
+    }
+    if (r < 0) {
+      r = floor;
+      while (!is_free(r)) ++r;
+    }
+    if (size_t(r) >= free_at.size()) free_at.resize(size_t(r) + 1, -1);
+    free_at[size_t(r)] = end[size_t(v)];
     a.reg[size_t(v)] = int(r);
   }
   a.nregs = int(free_at.size());
