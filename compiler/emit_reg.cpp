@@ -39,6 +39,7 @@ class RegEmitter {
     f_.consts.clear();
     c_->kernels = std::move(f_.kernels);
     c_->nregs = nregs_;
+    c_->clear_end = register_clear_end(c_->rcode, nregs_);
     c_->frame_size = nregs_;
     c_->is_register = true;
     return std::exchange(f_.code, nullptr);

@@ -1123,6 +1123,7 @@ void Loader::parse_code_record(CodeObj& c) {
   size_t ninstr = count(8, "instructions");
   c.rcode.reserve(ninstr);
   for (size_t i = 0; i < ninstr; ++i) c.rcode.push_back(fixed(8));
+  c.clear_end = register_clear_end(c.rcode, c.nregs);
   size_t nconsts = count(1, "constants");
   c.consts.reserve(nconsts);
   for (size_t i = 0; i < nconsts; ++i) c.consts.push_back(value(false));

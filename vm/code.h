@@ -59,6 +59,10 @@ struct CodeObj : Obj {
   bool is_register = false;
   std::vector<RInstr> rcode;
   int nregs = 0;
+  // R[0..clear_end) are all a call must clear above the arguments: the registers some CHECKDEF
+  // or MAKECELL may read unassigned (register_clear_end); every other register is written
+  // before it is read. -1 (hand-built code): all nregs.
+  int clear_end = -1;
   std::vector<KernelDesc> kernels;   // KCALL's descriptors
   // The front end's node this code was compiled from (an ast::FunctionDef, ast::CompExpr or ast::Module), for
   // the packager's compiler; null in a loaded package. Not owned.

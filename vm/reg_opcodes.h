@@ -17,7 +17,9 @@
 // code generator therefore puts a call's block at the top of the registers live across it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace tvm {
 
@@ -153,5 +155,14 @@ constexpr uint32_t rc(RInstr i) { return uint32_t(i >> 44) & kMaxBC; }
 constexpr bool rk_is_const(uint32_t x) { return (x & kRKConst) != 0; }
 constexpr uint32_t rk_index(uint32_t x) { return x & kMaxRKIndex; }
 constexpr uint32_t rk_const(uint32_t k) { return k | kRKConst; }
+
+// CodeObj::clear_end of `code` in a frame of nregs registers: one past the last register a
+// CHECKDEF or MAKECELL reads (which may find it unassigned), at most nregs.
+inline int register_clear_end(const std::vector<RInstr>& code, int nregs) {
+  int end = 0;
+  for (RInstr i : code)
+    if (rop(i) == ROp::CHECKDEF || rop(i) == ROp::MAKECELL) end = std::max(end, int(ra(i)) + 1);
+  return std::min(end, nregs);
+}
 
 }  // namespace tvm

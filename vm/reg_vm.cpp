@@ -1,8 +1,8 @@
 // The register VM's dispatch loop and call path (Lua's lvm.c shape), and its disassembler.
 //
 // Registers own their values: writing one releases what it held. A frame's registers are
-// R[0..nregs) at `base`; on entry those past the arguments are set to Undefined, on return all
-// of them are released. A callee's registers may overlap the dead temporaries of the frames
+// R[0..nregs) at `base`; on entry those past the arguments that may be read before they are
+// written (below CodeObj::clear_end) are set to Undefined, on return all of them are released. A callee's registers may overlap the dead temporaries of the frames
 // below (its frame starts inside its caller's); those are released on entry, and everything
 // above the live frames' registers (Frame::live_end) is known to own nothing, so a call
 // releases only the overlap. No register ever holds a reference it does not own, which is what
@@ -414,6 +414,7 @@ Value RegisterVM::execute() {
   Frame* const frames_end = frames_end_;
   Value* const regs_limit = regs_limit_;
   const RInstr* ip = frame->ip;
+  const RInstr* code = frame->code;  // the jump targets' origin
   Value* base = frame->base;
   // The constants, biased so that an RK operand with kRKConst set indexes them directly: RK
   // is then one conditional move between two bases.
@@ -432,6 +433,7 @@ Value RegisterVM::execute() {
   do {                                            \
     frame = top_;                                 \
     ip = frame->ip;                               \
+    code = frame->code;                           \
     base = frame->base;                           \
     k = biased(frame->func->code->consts.data()); \
     module = frame->func->module;                 \
@@ -444,7 +446,7 @@ Value RegisterVM::execute() {
   } while (0)
   // The instruction after a compare-and-skip or FORITER is a JMP (the verifier sees to it):
   // taken here, without dispatching it.
-#define TAKE_JUMP() (ip = frame->code + rb(*ip))
+#define TAKE_JUMP() (ip = code + rb(*ip))
   // R[x] as a T*, or the invalid-code error when it holds something else (invalid_operand).
 #define OPERAND(T, x, TYPE, EXPECTED)                                      \
   ({                                                                      \
@@ -724,7 +726,7 @@ Value RegisterVM::execute() {
     NEXT();
 
   op_JMP:
-    ip = frame->code + B;
+    ip = code + B;
     NEXT();
   op_JMPIF:
   op_JMPIFNOT: {
@@ -735,7 +737,7 @@ Value RegisterVM::execute() {
       SYNC();
       t = truthy(v);
     }
-    if (t == (rop(i) == ROp::JMPIF)) ip = frame->code + B;
+    if (t == (rop(i) == ROp::JMPIF)) ip = code + B;
     NEXT();
   }
 
@@ -861,13 +863,15 @@ Value RegisterVM::execute() {
           SYNC();
           throw RuntimeError("maximum recursion depth exceeded");
         }
-        // Only registers below live_end can hold anything (dead temporaries of the frames below).
+        // Only registers below live_end can hold anything (dead temporaries of the frames below),
+        // and only those below clear_end may be read before they are written.
         Value* live_end = frame->live_end;
-        for (Value *p = args + B, *stop = std::min(end, live_end); p < stop; ++p)
+        Value* clear = c->clear_end >= 0 ? args + c->clear_end : end;
+        for (Value *p = args + B, *stop = std::min(clear, live_end); p < stop; ++p)
           decref(std::exchange(*p, Value::undefined()));
         frame->ip = ip;
         ++frame;
-        frame->ip = ip = frame->code = c->rcode.data();
+        frame->ip = ip = frame->code = code = c->rcode.data();
         frame->base = base = args;
         frame->end = end;
         frame->live_end = std::max(end, live_end);
@@ -907,6 +911,7 @@ Value RegisterVM::execute() {
     decref(callee);
     --frame;
     ip = frame->ip;
+    code = frame->code;
     base = frame->base;
     k = biased(frame->func->code->consts.data());
     module = frame->func->module;
