@@ -179,66 +179,7 @@ class Emitter {
     for (int slot : sc.cell_slots) emit(Op::MAKE_CELL, slot);
   }
 
-  Annotation annotation(Expr* e) {
-    Annotation a;
-    if (!e) return a;
-    static const std::map<std::string, Annotation::Kind> kinds = {
-        {"int", Annotation::Int},   {"float", Annotation::Float}, {"bool", Annotation::Bool},
-        {"str", Annotation::Str},   {"list", Annotation::List},   {"tuple", Annotation::Tuple},
-        {"dict", Annotation::Dict}, {"Tensor", Annotation::Tensor}};
-    if (e->kind == ExprKind::None) {
-      a.kind = Annotation::NoneType;
-      a.text = "None";
-      return a;
-    }
-    if (e->kind == ExprKind::Name) {
-      auto& n = as<NameExpr>(*e);
-      if (auto it = kinds.find(n.id); it != kinds.end()) {
-        a.kind = it->second;
-        a.text = n.id;
-        return a;
-      }
-      error(e->loc, "unknown annotation type '" + n.id + "'");
-      return a;
-    }
-    if (e->kind == ExprKind::Subscript) {
-      auto& s = as<SubscriptExpr>(*e);
-      if (s.value->kind == ExprKind::Name && as<NameExpr>(*s.value).id == "Tensor") {
-        a.kind = Annotation::Tensor;
-        a.has_dims = true;
-        std::vector<Expr*> dims;
-        if (s.index->kind == ExprKind::Tuple)
-          for (auto& d : as<TupleExpr>(*s.index).elts) dims.push_back(d.get());
-        else
-          dims.push_back(s.index.get());
-        a.text = "Tensor[";
-        for (Expr* d : dims) {
-          Annotation::Dim dim;
-          if (d->kind == ExprKind::Int) {
-            dim.size = as<IntExpr>(*d).value;
-            a.text += std::to_string(dim.size);
-          } else if (d->kind == ExprKind::Name) {
-            dim.name = as<NameExpr>(*d).id;
-            auto& names = code_->dim_names;
-            auto it = std::find(names.begin(), names.end(), dim.name);
-            dim.index = int(it - names.begin());
-            if (it == names.end()) names.push_back(dim.name);
-            a.text += dim.name;
-          } else {
-            error(d->loc, "a Tensor dimension must be an integer or a name");
-          }
-          a.dims.push_back(dim);
-          a.text += ", ";
-        }
-        if (!dims.empty()) a.text.resize(a.text.size() - 2);
-        a.text += "]";
-        if (dims.size() > 8) error(e->loc, "a tensor has at most 8 dimensions");
-        return a;
-      }
-    }
-    error(e->loc, "unsupported annotation");
-    return a;
-  }
+  Annotation annotation(Expr* e) { return read_annotation(e, code_->dim_names, diag_); }
 
   void emit_return() {
     if (code_->annotated && code_->return_annotation.kind != Annotation::Any) emit(Op::CHECK_RETURN);
@@ -937,6 +878,67 @@ class Emitter {
 };
 
 }  // namespace
+
+Annotation read_annotation(const ast::Expr* e, std::vector<std::string>& dim_names, Diagnostics& diag) {
+  Annotation a;
+  if (!e) return a;
+  static const std::map<std::string, Annotation::Kind> kinds = {
+      {"int", Annotation::Int},   {"float", Annotation::Float}, {"bool", Annotation::Bool},
+      {"str", Annotation::Str},   {"list", Annotation::List},   {"tuple", Annotation::Tuple},
+      {"dict", Annotation::Dict}, {"Tensor", Annotation::Tensor}};
+  if (e->kind == ExprKind::None) {
+    a.kind = Annotation::NoneType;
+    a.text = "None";
+    return a;
+  }
+  if (e->kind == ExprKind::Name) {
+    auto& n = as<NameExpr>(*e);
+    if (auto it = kinds.find(n.id); it != kinds.end()) {
+      a.kind = it->second;
+      a.text = n.id;
+      return a;
+    }
+    diag.error(e->loc, "unknown annotation type '" + n.id + "'");
+    return a;
+  }
+  if (e->kind == ExprKind::Subscript) {
+    auto& s = as<SubscriptExpr>(*e);
+    if (s.value->kind == ExprKind::Name && as<NameExpr>(*s.value).id == "Tensor") {
+      a.kind = Annotation::Tensor;
+      a.has_dims = true;
+      std::vector<const Expr*> dims;
+      if (s.index->kind == ExprKind::Tuple)
+        for (auto& d : as<TupleExpr>(*s.index).elts) dims.push_back(d.get());
+      else
+        dims.push_back(s.index.get());
+      a.text = "Tensor[";
+      for (const Expr* d : dims) {
+        Annotation::Dim dim;
+        if (d->kind == ExprKind::Int) {
+          dim.size = as<IntExpr>(*d).value;
+          a.text += std::to_string(dim.size);
+        } else if (d->kind == ExprKind::Name) {
+          dim.name = as<NameExpr>(*d).id;
+          auto& names = dim_names;
+          auto it = std::find(names.begin(), names.end(), dim.name);
+          dim.index = int(it - names.begin());
+          if (it == names.end()) names.push_back(dim.name);
+          a.text += dim.name;
+        } else {
+          diag.error(d->loc, "a Tensor dimension must be an integer or a name");
+        }
+        a.dims.push_back(dim);
+        a.text += ", ";
+      }
+      if (!dims.empty()) a.text.resize(a.text.size() - 2);
+      a.text += "]";
+      if (dims.size() > 8) diag.error(e->loc, "a tensor has at most 8 dimensions");
+      return a;
+    }
+  }
+  diag.error(e->loc, "unsupported annotation");
+  return a;
+}
 
 CodeObj* emit_module(ast::Module& m, ModuleObj* module, Diagnostics& diag) {
   Emitter e(module, diag, m.filename);

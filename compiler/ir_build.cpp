@@ -18,6 +18,7 @@
 #include "../vm/ops.h"
 #include "../vm/tensor_ops.h"
 #include "emit_reg.h"
+#include "emit_stack.h"
 #include "ir.h"
 
 namespace tvm::ir {
@@ -513,66 +514,7 @@ class Builder {
   }
 
   // The stack emitter's reading of an annotation, for the same CodeObj fields and messages.
-  Annotation annotation(const Expr* e) {
-    Annotation a;
-    if (!e) return a;
-    static const std::map<std::string, Annotation::Kind> kinds = {
-        {"int", Annotation::Int},   {"float", Annotation::Float}, {"bool", Annotation::Bool},
-        {"str", Annotation::Str},   {"list", Annotation::List},   {"tuple", Annotation::Tuple},
-        {"dict", Annotation::Dict}, {"Tensor", Annotation::Tensor}};
-    if (e->kind == ExprKind::None) {
-      a.kind = Annotation::NoneType;
-      a.text = "None";
-      return a;
-    }
-    if (e->kind == ExprKind::Name) {
-      auto& n = as<NameExpr>(*e);
-      if (auto it = kinds.find(n.id); it != kinds.end()) {
-        a.kind = it->second;
-        a.text = n.id;
-        return a;
-      }
-      error(e->loc, "unknown annotation type '" + n.id + "'");
-      return a;
-    }
-    if (e->kind == ExprKind::Subscript) {
-      auto& s = as<SubscriptExpr>(*e);
-      if (s.value->kind == ExprKind::Name && as<NameExpr>(*s.value).id == "Tensor") {
-        a.kind = Annotation::Tensor;
-        a.has_dims = true;
-        std::vector<const Expr*> dims;
-        if (s.index->kind == ExprKind::Tuple)
-          for (auto& d : as<TupleExpr>(*s.index).elts) dims.push_back(d.get());
-        else
-          dims.push_back(s.index.get());
-        a.text = "Tensor[";
-        for (const Expr* d : dims) {
-          Annotation::Dim dim;
-          if (d->kind == ExprKind::Int) {
-            dim.size = as<IntExpr>(*d).value;
-            a.text += std::to_string(dim.size);
-          } else if (d->kind == ExprKind::Name) {
-            dim.name = as<NameExpr>(*d).id;
-            auto& names = f_->code->dim_names;
-            auto it = std::find(names.begin(), names.end(), dim.name);
-            dim.index = int(it - names.begin());
-            if (it == names.end()) names.push_back(dim.name);
-            a.text += dim.name;
-          } else {
-            error(d->loc, "a Tensor dimension must be an integer or a name");
-          }
-          a.dims.push_back(dim);
-          a.text += ", ";
-        }
-        if (!dims.empty()) a.text.resize(a.text.size() - 2);
-        a.text += "]";
-        if (dims.size() > 8) error(e->loc, "a tensor has at most 8 dimensions");
-        return a;
-      }
-    }
-    error(e->loc, "unsupported annotation");
-    return a;
-  }
+  Annotation annotation(const Expr* e) { return read_annotation(e, f_->code->dim_names, *scope().diag); }
 
   void emit_return(Opd v, SourceLoc loc, bool check) {
     if (!reachable()) return;

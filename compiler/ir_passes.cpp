@@ -294,6 +294,15 @@ bool cleanup_cfg(Function& f) {
 
 // ------------------------------------------------------------------ folding over the IR
 
+// A conditional branch whose condition is known to be `taken` becomes a Jmp; returns true.
+bool branch_to_jump(Instr& in, bool taken) {
+  in.op = Op::Jmp;
+  in.t0 = taken ? in.t0 : in.t1;
+  in.t1 = -1;
+  in.args.clear();
+  return true;
+}
+
 bool fold_instrs(Function& f) {
   bool changed = false;
   auto const_of = [&](const Opd& o) { return f.konst(o.v); };
@@ -334,13 +343,7 @@ bool fold_instrs(Function& f) {
           break;
         case Op::Branch: {
           bool t;
-          if (in.args[0].is_const() && const_truth(const_of(in.args[0]), t)) {
-            in.op = Op::Jmp;
-            in.t0 = t ? in.t0 : in.t1;
-            in.t1 = -1;
-            in.args.clear();
-            changed = true;
-          }
+          if (in.args[0].is_const() && const_truth(const_of(in.args[0]), t)) changed = branch_to_jump(in, t);
           break;
         }
         case Op::CmpBranch: {
@@ -348,13 +351,7 @@ bool fold_instrs(Function& f) {
           if (all_const() && fold_compare(in.sub, const_of(in.args[0]), const_of(in.args[1]), out)) {
             bool ok = const_truth(out, t);
             decref(out);
-            if (ok) {
-              in.op = Op::Jmp;
-              in.t0 = t ? in.t0 : in.t1;
-              in.t1 = -1;
-              in.args.clear();
-              changed = true;
-            }
+            if (ok) changed = branch_to_jump(in, t);
           }
           break;
         }

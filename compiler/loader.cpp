@@ -71,14 +71,21 @@ std::vector<std::string> default_search_path() {
   return dirs;
 }
 
+bool find_module(const std::string& name, const std::string& from, const std::vector<std::string>& search_path,
+                 std::string& path, std::string& text) {
+  std::vector<std::string> dirs{dir_of(from)};
+  dirs.insert(dirs.end(), search_path.begin(), search_path.end());
+  for (const std::string& dir : dirs) {
+    path = (fs::path(dir) / (name + ".tl")).string();
+    if (read_file(path, text)) return true;
+  }
+  return false;
+}
+
 void install_importer(StackVM& vm, const LoaderOptions& options) {
   vm.importer = [search = options.search_path, keep = options.keep](StackVM& vm, const std::string& name, const std::string& from) -> ModuleObj* {
-    std::vector<std::string> dirs{dir_of(from)};
-    dirs.insert(dirs.end(), search.begin(), search.end());
-    for (const std::string& dir : dirs) {
-      std::string path = (fs::path(dir) / (name + ".tl")).string();
-      std::string text;
-      if (!read_file(path, text)) continue;
+    std::string path, text;
+    if (find_module(name, from, search, path, text)) {
       auto src = std::make_unique<SourceFile>(path, std::move(text));
       ModuleObj* m = new_module(name, path, name);
       // Registered before it runs: a circular import sees the partly initialised module.

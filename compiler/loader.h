@@ -31,6 +31,11 @@ struct LoaderOptions {
   std::string main_name = "__main__";
 };
 
+// Finds module `name` imported from the file `from`: NAME.tl in from's directory, then in each
+// of search_path's. True with the file's path and text; false when there is none.
+bool find_module(const std::string& name, const std::string& from, const std::vector<std::string>& search_path,
+                 std::string& path, std::string& text);
+
 // Installs the importer on vm. The directories of TVM_PATH and the stdlib are read once.
 void install_importer(StackVM& vm, const LoaderOptions& options);
 

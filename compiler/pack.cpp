@@ -1,11 +1,9 @@
 #include "pack.h"
 
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 #include <unordered_map>
 
 #include "../vm/builtins.h"
@@ -34,20 +32,6 @@ std::string stem_of(const std::string& path) {
   return s.empty() ? "__main__" : s;
 }
 
-std::string dir_of(const std::string& path) {
-  if (path.empty() || path == "-") return ".";
-  fs::path p = fs::path(path).parent_path();
-  return p.empty() ? "." : p.string();
-}
-
-bool read_text(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
 
 // Does the module's top level bind `name` (a def, an assignment, an import)?
 bool binds_at_top_level(const ast::Module& m, const std::string& name) {
@@ -214,15 +198,8 @@ void pack_script(Packed& out, const std::string& path, std::string source, const
     auto [name, from] = queue.front();
     queue.erase(queue.begin());
     if (!seen.insert(name).second) continue;
-    std::vector<std::string> dirs{dir_of(from)};
-    dirs.insert(dirs.end(), options.search_path.begin(), options.search_path.end());
-    for (const std::string& dir : dirs) {
-      std::string file = (fs::path(dir) / (name + ".tl")).string();
-      std::string text;
-      if (!read_text(file, text)) continue;
-      compile(name, file, std::move(text), false);
-      break;
-    }
+    std::string file, text;
+    if (find_module(name, from, options.search_path, file, text)) compile(name, file, std::move(text), false);
     // A module not found is not an error here: the import fails at run time, at its line,
     // as it does interpreted ("no module named 'x'").
   }
