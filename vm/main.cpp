@@ -43,8 +43,11 @@ int main(int argc, char** argv) {
   }
   if (args.operands().empty()) args.usage_error("no script given");
 
-  for (const std::string& d : args.values("--device"))
-    if (d != "cpu" && d != "cuda" && d != "auto") args.usage_error("--device must be cpu, cuda or auto, got '" + d + "'");
+  auto check_device = [](const cli::Args& a) {
+    for (const std::string& d : a.values("--device"))
+      if (d != "cpu" && d != "cuda" && d != "auto") a.usage_error("--device must be cpu, cuda or auto, got '" + d + "'");
+  };
+  check_device(args);
 
   // A package (by its magic, or named .pkg so that a truncated one is still reported as a
   // package): the options may also follow it; a script package's other arguments are its argv().
@@ -62,8 +65,7 @@ int main(int argc, char** argv) {
       options.disasm = options.disasm || a->has("--disasm");
       if (a->has("-o")) options.output = a->value("-o");
       if (a->has("--device")) options.device = a->value("--device");
-      for (const std::string& d : a->values("--device"))
-        if (d != "cpu" && d != "cuda" && d != "auto") a->usage_error("--device must be cpu, cuda or auto, got '" + d + "'");
+      check_device(*a);
       if (a->has("--bench")) {
         std::string n = a->value("--bench");
         char* end = nullptr;

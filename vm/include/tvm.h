@@ -59,6 +59,10 @@ typedef enum tvm_kind {
 
 /* ---- packages */
 
+/* Loading reads, checks and verifies the whole package, readies the CPU (OpenBLAS), and, when
+ * the entry is straight-line code (no calls, no loops: it cannot print or run long), calls it
+ * once on zeros of the declared shapes in the loading thread, so that the first real call costs
+ * what later ones do. NULL on error, with err filled in. */
 tvm_package* tvm_package_load_file(const char* path, tvm_error* err);
 tvm_package* tvm_package_load_memory(const void* data, size_t size, tvm_error* err);
 void tvm_package_free(tvm_package* pkg);
