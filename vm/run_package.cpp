@@ -382,7 +382,12 @@ bool device_available(const std::string& device) {
 int run_package(const std::string& path, const RunOptions& options) {
   if (!device_available(options.device)) return kExitDevice;
   try {
-    std::unique_ptr<Program> program = pkg::load_program_file(path);
+    std::unique_ptr<Program> program;
+    try {
+      program = pkg::load_program_file(path);
+    } catch (const std::bad_alloc&) {
+      throw pkg::PackageError("'" + path + "': out of memory while loading the package");
+    }
     try {
       return run_loaded(path, *program, options);
     } catch (const InputError& e) {
@@ -403,6 +408,10 @@ int run_package(const std::string& path, const RunOptions& options) {
     std::fflush(stdout);
     std::fprintf(stderr, "tvm-run: %s\n", e.what());
     return e.exit_code();
+  } catch (const std::bad_alloc&) {  // making the inputs or the result's text
+    std::fflush(stdout);
+    std::fprintf(stderr, "tvm-run: out of memory\n");
+    return kExitProgramFailed;
   }
 }
 
