@@ -115,8 +115,8 @@ $(BIN)/capi-test: tests/capi/capi_test.c vm/include/tvm.h $(LIB)/libtvmrt.a
 	  -o $@ tests/capi/capi_test.c $(LIB)/libtvmrt.a $(ALL_LDFLAGS) -lstdc++ -lpthread $(LDLIBS)
 $(BIN)/capi-test-shared: tests/capi/capi_test.c vm/include/tvm.h $(LIB)/libtvmrt.so
 	@mkdir -p $(@D)
-	$(CC) $(OPT) -std=c99 -Wall -Wextra -Ivm/include -o $@ tests/capi/capi_test.c -L$(LIB) -ltvmrt \
-	  -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
+	$(CC) $(OPT) -std=c99 -Wall -Wextra -Ivm/include $(if $(filter 1,$(SAN)),$(SAN_CFLAGS)) \
+	  -o $@ tests/capi/capi_test.c -L$(LIB) -ltvmrt -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
 
 $(BIN)/unit-tests: $(UNIT_OBJS) $(LIB)/libtvmfront.a $(LIB)/libtvmrt.a
 	@mkdir -p $(@D)
