@@ -62,6 +62,16 @@ UNIT_OBJS   := $(UNIT_SRCS:%.cpp=$(OBJ)/%.o)
 MAIN_OBJ    := $(OBJ)/vm/main.o
 PACK_OBJ    := $(OBJ)/packager/main.o
 
+# The CUDA device plugin (gpu/): built whenever nvcc is found, for sm_80 and sm_90 with PTX for
+# newer GPUs. Nothing links it: the runtime opens it with dlopen (vm/cuda_plugin.cpp). cudart is
+# linked statically (nvcc's default); cuBLAS and cuBLASLt are found through the rpath.
+NVCC        ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
+CUDA_HOME   ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_SRCS   := $(wildcard gpu/*.cu gpu/*.cpp)
+CUDA_ARCH   ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+               -gencode arch=compute_90,code=compute_90
+CUDA_PLUGIN := $(if $(and $(NVCC),$(CUDA_SRCS)),$(LIB)/libtvm_cuda.so)
+
 STDLIB_SRCS := $(wildcard stdlib/*.tl)
 STDLIB_OUT  := $(STDLIB_SRCS:stdlib/%=$(BUILD)/share/tvm/stdlib/%)
 MANPAGES    := $(wildcard man/*.[1-9])
@@ -69,7 +79,7 @@ MANPAGES    := $(wildcard man/*.[1-9])
 .PHONY: all test unit programs lint test-asan demo bench install deps clean
 .DELETE_ON_ERROR:
 
-all: $(BIN)/tvm-run $(BIN)/tvm-pack $(LIB)/libtvmrt.a $(LIB)/libtvmrt.so $(STDLIB_OUT)
+all: $(BIN)/tvm-run $(BIN)/tvm-pack $(LIB)/libtvmrt.a $(LIB)/libtvmrt.so $(STDLIB_OUT) $(CUDA_PLUGIN)
 
 $(GEN)/parser.cpp $(GEN)/parser.hpp &: compiler/parser.y | $(GEN)
 	$(BISON) -Wall -Werror -o $(GEN)/parser.cpp --header=$(GEN)/parser.hpp $<
@@ -95,6 +105,10 @@ $(LIB)/libtvmrt.a: $(RT_OBJS)
 $(LIB)/libtvmrt.so: $(RT_PIC_OBJS)
 	@mkdir -p $(@D)
 	$(CXX) $(ALL_LDFLAGS) -shared -Wl,-soname,libtvmrt.so -o $@ $^ $(LDLIBS)
+$(LIB)/libtvm_cuda.so: $(CUDA_SRCS) $(wildcard gpu/*.h gpu/*.cuh) vm/device.h vm/fused.h
+	@mkdir -p $(@D)
+	$(NVCC) -std=c++17 -O3 -Xcompiler -fPIC,-Wall -shared $(CUDA_ARCH) -Ivm -o $@ $(CUDA_SRCS) \
+	  -lcublasLt -lcublas -Xlinker -rpath=$(CUDA_HOME)/lib64
 $(LIB)/libtvmfront.a: $(FRONT_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^

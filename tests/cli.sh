@@ -109,7 +109,19 @@ check run-model-random 0 "(5, 2)" "" -- bash -c "'$tvm' '$tmp/model.pkg' --rando
 check run-model-bad-dim 2 "" "tvm-run: --dim C=5: the package has no dimension named 'C' (its dimensions: B)" -- "$tvm" "$tmp/model.pkg" --random --dim C=5 --input k=0
 check run-model-bench 0 "calls/s" "" -- bash -c "'$tvm' '$tmp/model.pkg' --random --input k=0 --bench 20 | grep -o 'calls/s' "
 check run-model-bad-bench 2 "" "tvm-run: --bench needs a number of calls >= 1, got 'x'" -- "$tvm" "$tmp/model.pkg" --bench x
-check run-model-cuda 4 "" "tvm-run: --device cuda: this build has no CUDA device (the GPU plugin is not available)" -- "$tvm" "$tmp/model.pkg" --device cuda --random --input k=0
+# The CUDA plugin is opened with dlopen: a file that is not one, a plugin that finds no GPU.
+lib=$(cd "$bin/../lib" && pwd)
+check run-cuda-not-plugin 4 "" "tvm-run: --device cuda: $lib/libtvmrt.so is not a tvm CUDA plugin (it has no tvm_cuda_plugin_open)" -- env TVM_CUDA_PLUGIN="$lib/libtvmrt.so" "$tvm" "$tmp/model.pkg" --device cuda --random --input k=0
+head -c 4096 /dev/zero >"$tmp/not-elf.so"
+check run-cuda-bad-file 4 "" "tvm-run: --device cuda: cannot load the CUDA plugin $tmp/not-elf.so: $tmp/not-elf.so: invalid ELF header" -- env TVM_CUDA_PLUGIN="$tmp/not-elf.so" "$tvm" "$tmp/model.pkg" --device cuda --random --input k=0
+if [[ ! -f $lib/libtvm_cuda.so ]]; then
+  check run-cuda-no-plugin 4 "" "tvm-run: --device cuda: the CUDA plugin libtvm_cuda.so is not installed (looked for $lib/libtvm_cuda.so, libtvm_cuda.so)" -- "$tvm" "$tmp/model.pkg" --device cuda --random --input k=0
+elif command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+  echo "cli: SKIP run-cuda-no-gpu: this machine has a GPU (the GPU tests cover --device cuda)"
+else
+  # No GPU or no driver here: one line saying which, exit code 4.
+  check run-cuda-no-gpu 4 "" "no GPU" -- bash -c "'$tvm' '$tmp/model.pkg' --device cuda --random --input k=0 2>&1 >/dev/null | grep -Eq '^tvm-run: --device cuda: (no CUDA driver|no CUDA-capable GPU|CUDA driver is too old)' && echo 'no GPU' >&2; exit 4"
+fi
 check run-model-cpu 0 "$want" "" -- "$tvm" "$tmp/model.pkg" --device cpu --input x="$ones_npy" --input k=1
 check run-model-disasm 0 "yes" "" -- bash -c "'$tvm' --disasm '$tmp/model.pkg' | grep -q 'KCALL' && '$tvm' --disasm '$tmp/model.pkg' | grep -q 'entry: forward(x: Tensor\[B, 4\], k: int) -> Tensor\[B, 2\]' && echo yes"
 check pack-disasm 0 "yes" "" -- bash -c "'$pack' --disasm '$tmp/model.tl' | grep -q 'KCALL' && echo yes"

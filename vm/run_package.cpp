@@ -8,6 +8,7 @@
 
 #include "../packager/pkg_code.h"
 #include "call_support.h"
+#include "cuda_plugin.h"
 #include "device.h"
 #include "error.h"
 #include "ops.h"
@@ -375,7 +376,14 @@ void warm_up(const Program& program, RegisterVM& vm) {
 
 bool device_available(const std::string& device) {
   if (device != "cuda") return true;
-  std::fprintf(stderr, "tvm-run: --device cuda: this build has no CUDA device (the GPU plugin is not available)\n");
+  const CudaPlugin& cuda = cuda_plugin();
+  if (cuda.status != CudaPlugin::Ok) {
+    std::fprintf(stderr, "tvm-run: --device cuda: %s\n", cuda.why.c_str());
+    return false;
+  }
+  // WIP (issue 5): tensors do not yet live in device memory.
+  std::fprintf(stderr, "tvm-run: --device cuda: found %s, but running on it is not finished in this build\n",
+               cuda.path.c_str());
   return false;
 }
 
