@@ -107,7 +107,7 @@ $(LIB)/libtvmrt.so: $(RT_PIC_OBJS)
 	$(CXX) $(ALL_LDFLAGS) -shared -Wl,-soname,libtvmrt.so -o $@ $^ $(LDLIBS)
 $(LIB)/libtvm_cuda.so: $(CUDA_SRCS) $(wildcard gpu/*.h gpu/*.cuh) vm/device.h vm/fused.h
 	@mkdir -p $(@D)
-	$(NVCC) -std=c++17 -O3 -Xcompiler -fPIC,-Wall -shared $(CUDA_ARCH) -Ivm -o $@ $(CUDA_SRCS) \
+	$(NVCC) -std=c++20 -O3 -Xcompiler -fPIC,-Wall,-Wextra -shared $(CUDA_ARCH) -Ivm -o $@ $(CUDA_SRCS) \
 	  -lcublasLt -lcublas -Xlinker -rpath=$(CUDA_HOME)/lib64
 $(LIB)/libtvmfront.a: $(FRONT_OBJS)
 	@mkdir -p $(@D)

@@ -1,0 +1,171 @@
+// The CUDA plugin's per-thread state: the error message, the stream, the cuBLAS and cuBLASLt
+// handles and the scratch memory (gpu/cuda_device.cu explains the design).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "cuda_internal.h"
+
+#pragma GCC visibility push(hidden)
+
+namespace tvm::cuda {
+namespace {
+
+thread_local std::string pending_error;   // the first failure since the last read
+thread_local std::string reported_error;  // what take_error() last returned (kept alive for the caller)
+
+DeviceInfo info;
+
+const char* blas_status_name(cublasStatus_t s) {
+  switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
+  }
+  return "unknown cuBLAS status";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- errors
+
+void record_error(const std::string& message) {
+  if (pending_error.empty()) pending_error = message;
+}
+
+void record_cuda_error(const char* what, cudaError_t e) {
+  record_error(std::string("CUDA ") + what + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+}
+
+void record_blas_error(const char* what, cublasStatus_t s) {
+  record_error(std::string("cuBLAS ") + what + ": " + blas_status_name(s));
+}
+
+bool launched(const char* kernel) {
+  const cudaError_t e = cudaGetLastError();
+  if (e == cudaSuccess) return true;
+  record_cuda_error(kernel, e);
+  return false;
+}
+
+const char* take_error() {
+  reported_error.swap(pending_error);
+  pending_error.clear();
+  return reported_error.c_str();
+}
+
+void clear_error() { pending_error.clear(); }
+
+// ---------------------------------------------------------------- device facts
+
+const DeviceInfo& device_info() { return info; }
+void set_device_info(const DeviceInfo& i) { info = i; }
+
+// ---------------------------------------------------------------- the thread's context
+
+namespace {
+thread_local ThreadContext this_thread;
+}
+
+ThreadContext::~ThreadContext() {
+  if (!ready) return;
+  // Work still queued may use the blocks given back below: let it finish, so that they can go
+  // back to the pool as free at once. Errors are ignored (the process may be exiting).
+  cudaStreamSynchronize(stream);
+  destroy_lt_plans(lt_plans);
+  lt_plans = nullptr;
+  if (lt) cublasLtDestroy(lt);
+  if (blas) cublasDestroy(blas);
+  if (lt_workspace) pool_free_synchronized(lt_workspace);
+  if (scratch) pool_free_synchronized(scratch);
+  cudaStreamDestroy(stream);
+  cudaGetLastError();
+  ready = false;
+}
+
+ThreadContext* context() {
+  ThreadContext& c = this_thread;
+  if (c.ready) return &c;
+  // Each thread starts on device 0 of the runtime; the plugin uses the one it opened.
+  cudaError_t e = cudaSetDevice(info.ordinal);
+  if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&c.stream, cudaStreamNonBlocking);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    record_cuda_error("cannot create this thread's stream", e);
+    c.stream = nullptr;
+    return nullptr;
+  }
+  c.ready = true;
+  return &c;
+}
+
+ThreadContext* existing_context() { return this_thread.ready ? &this_thread : nullptr; }
+
+cublasHandle_t blas_handle(ThreadContext& c) {
+  if (c.blas) return c.blas;
+  cublasHandle_t h = nullptr;
+  cublasStatus_t s = cublasCreate(&h);
+  if (s == CUBLAS_STATUS_ALLOC_FAILED) {  // the pool's cache may hold the memory it needs
+    pool_release_cached();
+    s = cublasCreate(&h);
+  }
+  if (s == CUBLAS_STATUS_SUCCESS) s = cublasSetStream(h, c.stream);
+  // FP32 GEMMs in FP32 unless TF32 was asked for (CUBLAS_DEFAULT_MATH never uses TF32 on its own).
+  if (s == CUBLAS_STATUS_SUCCESS)
+    s = cublasSetMathMode(h, info.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
+  if (s != CUBLAS_STATUS_SUCCESS) {
+    if (h) cublasDestroy(h);
+    cudaGetLastError();
+    record_blas_error("cannot create a handle", s);
+    return nullptr;
+  }
+  return c.blas = h;
+}
+
+cublasLtHandle_t lt_handle(ThreadContext& c) {
+  if (c.lt) return c.lt;
+  cublasLtHandle_t h = nullptr;
+  const cublasStatus_t s = cublasLtCreate(&h);
+  if (s != CUBLAS_STATUS_SUCCESS) {
+    cudaGetLastError();
+    record_blas_error("cannot create a cuBLASLt handle", s);
+    return nullptr;
+  }
+  c.lt = h;
+  // The workspace lets cuBLASLt pick split-K and stream-K algorithms; without one (out of
+  // memory) it still runs, on the algorithms that need none.
+  if (void* ws = pool_alloc(kLtWorkspaceBytes)) {
+    c.lt_workspace = ws;
+    c.lt_workspace_bytes = kLtWorkspaceBytes;
+  }
+  return c.lt;
+}
+
+void* scratch(ThreadContext& c, size_t bytes) {
+  if (bytes <= c.scratch_bytes) return c.scratch;
+  // Grow by doubling. The old block may still be read by queued work of this stream: the pool
+  // orders its reuse after that work.
+  size_t want = c.scratch_bytes ? c.scratch_bytes : size_t(1) << 16;
+  while (want < bytes) want *= 2;
+  void* p = pool_alloc(want);
+  if (!p) {
+    record_error("CUDA: out of device memory for " + std::to_string(bytes) + " bytes of temporaries");
+    return nullptr;
+  }
+  if (c.scratch) pool_free(c.scratch);
+  c.scratch = p;
+  c.scratch_bytes = want;
+  return p;
+}
+
+}  // namespace tvm::cuda
+
+#pragma GCC visibility pop

@@ -1,0 +1,293 @@
+// The CUDA device plugin (libtvm_cuda.so): tvm::Device and tvm::Kernels (vm/device.h) on an
+// NVIDIA GPU, with the CPU device's semantics (vm/cpu_device.cpp, vm/cpu_fused.cpp).
+//
+// The runtime does not link this library: vm/cuda_plugin.cpp opens it with dlopen and calls
+//   tvm_cuda_plugin_open(&device, why, len)  0, or 1 no usable driver, 2 no GPU, 3 other error
+//   tvm_cuda_plugin_version()                 a one-line description of the build
+//   tvm_cuda_last_error()                     the last kernel failure on this thread, cleared
+// so a machine without CUDA never loads it, and one with a driver but no GPU gets a one-line
+// answer rather than a crash. Only vm/device.h and vm/fused.h are shared with the runtime (the
+// structs' layout); nothing of libtvmrt is called. cudart is linked statically, cuBLAS and
+// cuBLASLt dynamically. Only the three C functions are exported.
+//
+// Files:
+//   cuda_device.cu    this file: the tables, the entry points, memory copies, prepare
+//   cuda_pool.cpp     the caching allocator
+//   cuda_context.cpp  per-thread stream and handles, error recording
+//   cuda_kernels.cu   elementwise (separate and fused), reduce, softmax, layer_norm, permute
+//   cuda_blas.cu      gemm (cuBLAS) and linear (cuBLASLt with fused epilogues)
+//   cuda_math.cuh     the per-element functions, mirroring vm/cpu_math.h
+//   cuda_program.cuh  the fused elementwise program: host lowering, register interpreter
+//
+// Memory (cuda_pool.cpp). alloc/free go through a thread-safe caching pool: power-of-two size
+// classes from 256 B to 1 MiB, then four per power of two; freed blocks are kept for reuse. A
+// freed block carries an event recorded on the freeing thread's stream, so it is reused at once
+// by that stream and by other streams only behind the event (no host synchronization). When
+// cudaMalloc fails the cache is released and the allocation retried; then alloc returns null.
+//
+// Streams and handles (cuda_context.cpp). Every kernel runs on the calling thread's own
+// non-blocking stream, created on first use, so threads running programs concurrently do not
+// serialise on the GPU. Each thread also has its own cuBLAS handle and cuBLASLt handle bound to
+// that stream, a 32 MiB cuBLASLt workspace and a scratch buffer for temporaries (reduction
+// partials), all from the pool, and all reused without synchronization because the stream orders
+// them. Kernels are asynchronous: to_host waits for the thread's stream (it is where a program's
+// results become visible to the host), and to_device completes before it returns, so that
+// uploaded data (a package's constants, shared by all threads) is visible to every stream.
+//
+// GEMMs (cuda_blas.cu). gemm is cuBLAS SGEMM (strided-batched when batch > 1, 64-bit sizes),
+// row-major handled by computing Cᵀ = op(B)ᵀ·op(A)ᵀ; FP32 accumulation, TF32 only with
+// $TVM_CUDA_TF32=1. linear is one cuBLASLt matmul whose epilogue adds the bias and applies relu;
+// the algorithm comes from cuBLASLt's heuristic and is cached per thread by shape, epilogue,
+// pointer alignment and math mode. cuBLASLt's GELU is the tanh approximation, not the CPU's erf
+// form, so gelu (and sigmoid and tanh, which it lacks) run as the matmul plus one fused
+// bias+activation pass. When cuBLASLt has no algorithm for a case, cuBLAS SGEMM and the same
+// pass take over.
+//
+// Elementwise ops (cuda_kernels.cu, cuda_program.cuh). The separate ops are kernels templated on
+// the op: grid-stride loops of 4 consecutive elements per thread, with float4 loads and stores
+// when nothing is broadcast and every pointer is 16-byte aligned, else a broadcast-plan walk.
+// The fused elementwise program is lowered on the host (dead steps dropped, numbers folded into
+// the steps as constants, registers allocated by liveness, pow's special exponents resolved) and
+// passed by value as a __grid_constant__ kernel parameter; each thread loads its 4 elements of
+// every tensor input, interprets the program over registers, and writes its 4 results: one pass
+// over memory however long the chain. The per-element functions (cuda_math.cuh) follow the CPU's
+// formulas, so fused and unfused chains round alike.
+//
+// Reductions, softmax, layer norm (cuda_kernels.cu). A warp per row for short rows, a block for
+// long ones; long rows over few outputs are split across blocks and combined in a second pass.
+// Sums use Neumaier-compensated float accumulation (as accurate as the CPU's pairwise sums or
+// better); max/min propagate nan; argmax takes the first maximum, a nan counting as the maximum.
+// Layer norm accumulates mean and variance in double, as the CPU.
+//
+// Errors. The Kernels functions return void and must never abort the process: a failed launch,
+// a cuBLAS error, an asynchronous fault seen at the next synchronization, or running out of
+// memory for temporaries is recorded in a thread-local message (the first one since the last
+// read), which tvm_cuda_last_error() returns and clears. alloc returns null when out of memory.
+#include <cuda_runtime.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "cuda_internal.h"
+#include "fused.h"
+
+#ifndef TVM_VERSION
+#define TVM_VERSION "0.1.0"
+#endif
+
+#define TVM_STR2(x) #x
+#define TVM_STR(x) TVM_STR2(x)
+
+#pragma GCC visibility push(hidden)
+
+namespace tvm::cuda {
+namespace {
+
+// ---------------------------------------------------------------- memory
+
+void* device_alloc(size_t bytes) { return pool_alloc(bytes); }
+void device_free(void* p) { pool_free(p); }
+
+void to_device(void* dst, const void* host_src, size_t bytes) {
+  if (bytes == 0) return;
+  ThreadContext* c = context();
+  if (!c) return;
+  cudaError_t e = cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, c->stream);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(c->stream);
+  if (e != cudaSuccess) record_cuda_error("to_device", e);
+}
+
+void to_host(void* host_dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  ThreadContext* c = context();
+  if (!c) return;
+  cudaError_t e = cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, c->stream);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(c->stream);
+  if (e != cudaSuccess) record_cuda_error("to_host", e);
+}
+
+// ---------------------------------------------------------------- prepare
+
+// This thread's stream and handles, and one small run of the kernels a program uses most (CUDA
+// loads each kernel lazily on its first launch; cuBLAS and cuBLASLt set up on their first call).
+// A failure is left for the first kernel that needs what failed to report.
+void prepare() {
+  ThreadContext* c = context();
+  if (!c) {
+    clear_error();
+    return;
+  }
+  blas_handle(*c);
+  lt_handle(*c);
+
+  constexpr int64_t N = 64;
+  const size_t bytes = size_t(4 * N * N) * sizeof(float);
+  float* buf = static_cast<float*>(pool_alloc(bytes));
+  if (buf && cudaMemsetAsync(buf, 0, bytes, c->stream) == cudaSuccess) {
+    float* a = buf;
+    float* b = buf + N * N;
+    float* y = buf + 2 * N * N;
+    float* v = buf + 3 * N * N;  // a row of N for biases, norms
+
+    gemm(false, false, N, N, N, a, N, b, N, 0.f, y, N, 1, 0, 0, 0);
+    gemm(false, true, N, N, N, a, N, b, N, 0.f, y, N, 2, 0, 0, N * N);  // batched: C into y and v
+    linear(a, b, v, y, N, N, N, Activation::None);
+    linear(a, b, v, y, N, N, N, Activation::Relu);
+    linear(a, b, v, y, N, N, N, Activation::Gelu);
+
+    unary(UnaryKind::Exp, a, y, N * N);
+    binary_scalar(BinaryKind::Mul, a, 2.f, y, N * N, false);
+    Strided plan;
+    plan.ndim = 2;
+    plan.shape[0] = N;
+    plan.shape[1] = N;
+    plan.stride[0][0] = N, plan.stride[0][1] = 1;  // a [N, N]
+    plan.stride[1][0] = 0, plan.stride[1][1] = 1;  // v [N], broadcast over rows
+    binary(BinaryKind::Add, a, v, y, plan);
+
+    // (a * 2 + v) -> sigmoid: a broadcast operand, a number and an immediate.
+    EwStep steps[3];
+    steps[0].kind = EwStep::Binary, steps[0].op = uint8_t(BinaryKind::Mul), steps[0].a = 0;
+    steps[0].b = EwStep::kImmediate, steps[0].imm = 2.f;
+    steps[1].kind = EwStep::Binary, steps[1].op = uint8_t(BinaryKind::Add), steps[1].a = 2, steps[1].b = 1;
+    steps[2].kind = EwStep::Unary, steps[2].op = uint8_t(UnaryKind::Sigmoid), steps[2].a = 3;
+    const float* inputs[2] = {a, v};
+    const float scalars[2] = {0.f, 0.f};
+    EwPlan ew;
+    ew.ndim = 2;
+    ew.shape[0] = N;
+    ew.shape[1] = N;
+    ew.stride[0][0] = N, ew.stride[0][1] = 1;
+    ew.stride[1][0] = 0, ew.stride[1][1] = 1;
+    elementwise(steps, 3, 2, inputs, scalars, y, ew);
+
+    reduce(ReduceKind::Sum, a, v, N, N, 1);
+    reduce(ReduceKind::Sum, a, v, 1, N, N);
+    softmax(a, y, N, N, false);
+    layer_norm(a, v, v, y, N, N, 1e-5f);
+    cudaStreamSynchronize(c->stream);
+  }
+  if (buf) pool_free(buf);
+  cudaGetLastError();
+  clear_error();
+}
+
+const Kernels kKernels = {
+    .unary = unary,
+    .binary = binary,
+    .binary_scalar = binary_scalar,
+    .where = where,
+    .clamp = clamp,
+    .reduce = reduce,
+    .softmax = softmax,
+    .layer_norm = layer_norm,
+    .gemm = gemm,
+    .linear = linear,
+    .elementwise = elementwise,
+    .permute = permute,
+};
+
+const Device kDevice = {
+    .name = "cuda",
+    .alloc = device_alloc,
+    .free = device_free,
+    .to_device = to_device,
+    .to_host = to_host,
+    .kernels = &kKernels,
+    .prepare = prepare,
+};
+
+// ---------------------------------------------------------------- opening the device
+
+struct Opened {
+  int status = 3;
+  std::string why;
+};
+
+std::string version_str(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
+
+constexpr int kMinMajor = 8;  // the oldest GPU this build has code for: sm_80 (and PTX for sm_90)
+
+// Status 1: no usable driver; 2: no GPU; 3: any other failure.
+Opened open_device() {
+  const std::string runtime = version_str(CUDART_VERSION);
+  int driver = 0;
+  cudaError_t e = cudaDriverGetVersion(&driver);
+  if (e == cudaErrorStubLibrary) {
+    cudaGetLastError();
+    return {1, "no CUDA driver is installed (libcuda.so.1 is the CUDA toolkit's stub library)"};
+  }
+  if (e != cudaSuccess || driver == 0) {
+    cudaGetLastError();
+    return {1, "no CUDA driver is installed (this plugin needs one for CUDA " + runtime + " or newer)"};
+  }
+  if (driver < CUDART_VERSION)
+    return {1, "CUDA driver is too old for this plugin (driver " + version_str(driver) + ", runtime " + runtime + ")"};
+
+  int count = 0;
+  e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) cudaGetLastError();
+  switch (e) {
+    case cudaSuccess: break;
+    case cudaErrorNoDevice: return {2, "no CUDA-capable GPU"};
+    case cudaErrorInsufficientDriver:
+    case cudaErrorSystemDriverMismatch:
+    case cudaErrorCompatNotSupportedOnDevice:
+      return {1, "CUDA driver is too old for this plugin (runtime " + runtime + "): " + cudaGetErrorString(e)};
+    case cudaErrorStubLibrary: return {1, "no CUDA driver is installed (libcuda.so is a stub library)"};
+    default: return {3, std::string("CUDA error: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")"};
+  }
+  if (count <= 0) return {2, "no CUDA-capable GPU"};
+
+  const int ordinal = 0;
+  cudaDeviceProp prop;
+  std::memset(&prop, 0, sizeof prop);
+  e = cudaGetDeviceProperties(&prop, ordinal);
+  if (e == cudaSuccess && prop.major < kMinMajor) {
+    return {3, std::string("the GPU ") + prop.name + " has compute capability " + std::to_string(prop.major) + "." +
+                   std::to_string(prop.minor) + "; this plugin has code for " + std::to_string(kMinMajor) +
+                   ".0 and newer"};
+  }
+  if (e == cudaSuccess) e = cudaSetDevice(ordinal);
+  if (e == cudaSuccess) e = cudaFree(nullptr);  // creates the context: any driver problem shows here
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    const int status = e == cudaErrorNoDevice ? 2 : (e == cudaErrorInsufficientDriver ? 1 : 3);
+    return {status, std::string("cannot open the GPU: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")"};
+  }
+
+  DeviceInfo info;
+  info.ordinal = ordinal;
+  info.sm_count = prop.multiProcessorCount > 0 ? prop.multiProcessorCount : 1;
+  const char* tf32 = std::getenv("TVM_CUDA_TF32");
+  info.tf32 = tf32 && std::strcmp(tf32, "1") == 0;
+  set_device_info(info);
+  return {0, ""};
+}
+
+}  // namespace
+}  // namespace tvm::cuda
+
+#pragma GCC visibility pop
+
+// ---------------------------------------------------------------- the exported entry points
+
+#define TVM_CUDA_EXPORT extern "C" __attribute__((visibility("default")))
+
+TVM_CUDA_EXPORT int tvm_cuda_plugin_open(const tvm::Device** device, char* why, size_t why_len) {
+  static const tvm::cuda::Opened opened = tvm::cuda::open_device();  // once per process, thread-safe
+  if (device) *device = opened.status == 0 ? &tvm::cuda::kDevice : nullptr;
+  if (why && why_len > 0) std::snprintf(why, why_len, "%s", opened.why.c_str());
+  return opened.status;
+}
+
+TVM_CUDA_EXPORT const char* tvm_cuda_plugin_version(void) {
+  static const std::string version = "tvm-cuda " TVM_VERSION " (CUDA runtime " +
+                                     tvm::cuda::version_str(CUDART_VERSION) + ", cuBLAS " TVM_STR(CUBLAS_VER_MAJOR) "." TVM_STR(
+                                         CUBLAS_VER_MINOR) "." TVM_STR(CUBLAS_VER_PATCH) "; code for sm_80, sm_90, PTX compute_90)";
+  return version.c_str();
+}
+
+TVM_CUDA_EXPORT const char* tvm_cuda_last_error(void) { return tvm::cuda::take_error(); }

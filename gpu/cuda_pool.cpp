@@ -1,0 +1,215 @@
+// The CUDA device's caching allocator (Device::alloc / free): cudaMalloc and cudaFree
+// synchronize the whole device and cost tens of microseconds, so freed blocks are kept and
+// handed out again.
+//
+// Size classes: powers of two from 256 bytes up to 1 MiB, then four classes per power of two
+// (at most 25% slack for large tensors). cudaMalloc aligns every block to 256 bytes, more than
+// the 64 the interface promises.
+//
+// Stream ordering. Kernels run asynchronously on per-thread streams, so a block freed by the host
+// may still be in use by queued work. When a thread frees a block, an event is recorded on its
+// stream; the block is handed out again at once to the same stream (stream order makes that
+// safe) and to another thread's stream only behind that event (cudaStreamWaitEvent: the GPU
+// waits, the host does not). A block is thus safe to reuse after the freeing thread's queued
+// work. (A block another thread is still writing when this one frees it is a race in the caller,
+// as it would be on the CPU.)
+//
+// When cudaMalloc fails, every cached block is released (after its event) and the allocation
+// is tried once more; then alloc returns null.
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "cuda_internal.h"
+
+#pragma GCC visibility push(hidden)
+
+namespace tvm::cuda {
+namespace {
+
+constexpr int kSmallClasses = 13;     // 256 B .. 1 MiB, powers of two
+constexpr int kLargeFirstLog2 = 20;   // then (1 MiB, 2 MiB], ... in quarter steps
+constexpr int kMaxLog2 = 46;          // blocks up to 64 TiB
+constexpr int kNumClasses = kSmallClasses + (kMaxLog2 - kLargeFirstLog2) * 4;
+
+int floor_log2(uint64_t v) { return 63 - __builtin_clzll(v); }
+
+// The class for `bytes` (<= 2^kMaxLog2), and its block size.
+int class_of(size_t bytes) {
+  if (bytes <= 256) return 0;
+  if (bytes <= (size_t(1) << kLargeFirstLog2)) return floor_log2(bytes - 1) + 1 - 8;
+  const int k = floor_log2(bytes - 1);  // 2^k < bytes <= 2^(k+1)
+  const size_t step = size_t(1) << (k - 2);
+  const size_t steps = (bytes - (size_t(1) << k) + step - 1) / step;  // 1..4
+  return kSmallClasses + (k - kLargeFirstLog2) * 4 + int(steps) - 1;
+}
+size_t class_bytes(int c) {
+  if (c < kSmallClasses) return size_t(256) << c;
+  const int k = (c - kSmallClasses) / 4 + kLargeFirstLog2;
+  const size_t steps = size_t((c - kSmallClasses) % 4 + 1);
+  return (size_t(1) << k) + steps * (size_t(1) << (k - 2));
+}
+
+struct Block {
+  void* p;
+  cudaEvent_t ready;    // recorded on `stream` when freed; null: no work was queued
+  cudaStream_t stream;  // the freeing thread's stream (null: none)
+};
+
+class Pool {
+ public:
+  void* alloc(size_t bytes);
+  void free(void* p, bool synchronized);
+  void release_cached();
+
+ private:
+  std::mutex mu_;
+  std::vector<Block> free_[kNumClasses];
+  std::unordered_map<void*, int> live_;  // block -> class
+  std::vector<cudaEvent_t> spare_events_;
+
+  cudaEvent_t take_event();  // under mu_: a spare event, or a new one
+};
+
+// Leaked on purpose: blocks may be freed by thread-exit destructors after static destruction.
+Pool& pool() {
+  static Pool* p = new Pool;
+  return *p;
+}
+
+cudaEvent_t Pool::take_event() {
+  if (!spare_events_.empty()) {
+    cudaEvent_t e = spare_events_.back();
+    spare_events_.pop_back();
+    return e;
+  }
+  cudaEvent_t e = nullptr;
+  if (cudaEventCreateWithFlags(&e, cudaEventDisableTiming) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return e;
+}
+
+void* Pool::alloc(size_t bytes) {
+  if (bytes > (size_t(1) << kMaxLog2)) return nullptr;
+  const int cls = class_of(bytes);
+  ThreadContext* ctx = existing_context();
+  cudaStream_t mine = ctx ? ctx->stream : nullptr;
+
+  Block b{};
+  bool found = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& list = free_[cls];
+    if (!list.empty()) {
+      // Prefer a block this stream freed (no wait), the most recent first (warm in L2).
+      size_t pick = list.size() - 1;
+      for (size_t i = list.size(); i-- > 0;)
+        if (list[i].stream == mine) {
+          pick = i;
+          break;
+        }
+      b = list[pick];
+      list[pick] = list.back();
+      list.pop_back();
+      live_.emplace(b.p, cls);
+      found = true;
+    }
+  }
+  if (found) {
+    if (b.ready) {
+      if (b.stream != mine || !mine) {
+        // Another stream's block: this stream waits for the work queued before it was freed
+        // (or the host does, when this thread has no stream yet).
+        cudaError_t e = mine ? cudaStreamWaitEvent(mine, b.ready, 0) : cudaEventSynchronize(b.ready);
+        if (e != cudaSuccess) {
+          cudaGetLastError();
+          cudaEventSynchronize(b.ready);
+          cudaGetLastError();
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      spare_events_.push_back(b.ready);
+    }
+    return b.p;
+  }
+
+  const size_t size = class_bytes(cls);
+  void* p = nullptr;
+  if (cudaMalloc(&p, size) != cudaSuccess) {
+    cudaGetLastError();  // not sticky: clear it, so that the next launch check does not see it
+    release_cached();
+    if (cudaMalloc(&p, size) != cudaSuccess) {
+      cudaGetLastError();
+      return nullptr;
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  live_.emplace(p, cls);
+  return p;
+}
+
+void Pool::free(void* p, bool synchronized) {
+  if (!p) return;
+  ThreadContext* ctx = synchronized ? nullptr : existing_context();
+  Block b{p, nullptr, nullptr};
+  int cls;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(p);
+    if (it == live_.end()) {
+      record_error("CUDA free: the pointer was not allocated by this device");
+      return;
+    }
+    cls = it->second;
+    live_.erase(it);
+    if (ctx) b.ready = take_event();
+  }
+  if (ctx) {
+    b.stream = ctx->stream;
+    if (!b.ready || cudaEventRecord(b.ready, ctx->stream) != cudaSuccess) {
+      // No event to order the reuse by: wait for this stream's work here instead.
+      cudaGetLastError();
+      cudaStreamSynchronize(ctx->stream);
+      cudaGetLastError();
+      if (b.ready) {
+        std::lock_guard<std::mutex> lock(mu_);
+        spare_events_.push_back(b.ready);
+      }
+      b.ready = nullptr;
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  free_[cls].push_back(b);
+}
+
+void Pool::release_cached() {
+  std::vector<Block> blocks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& list : free_) {
+      blocks.insert(blocks.end(), list.begin(), list.end());
+      list.clear();
+    }
+  }
+  for (const Block& b : blocks) {
+    if (b.ready) cudaEventSynchronize(b.ready);
+    cudaFree(b.p);
+  }
+  cudaGetLastError();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const Block& b : blocks)
+    if (b.ready) spare_events_.push_back(b.ready);
+}
+
+}  // namespace
+
+void* pool_alloc(size_t bytes) { return pool().alloc(bytes); }
+void pool_free(void* p) { pool().free(p, false); }
+void pool_free_synchronized(void* p) { pool().free(p, true); }
+void pool_release_cached() { pool().release_cached(); }
+
+}  // namespace tvm::cuda
+
+#pragma GCC visibility pop
