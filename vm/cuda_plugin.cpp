@@ -78,6 +78,11 @@ CudaPlugin open_plugin() {
 
 }  // namespace
 
+bool nvidia_driver_present() {
+  std::error_code ec;
+  return fs::exists("/dev/nvidiactl", ec) || fs::exists("/proc/driver/nvidia/version", ec);
+}
+
 const CudaPlugin& cuda_plugin() {
   static const CudaPlugin plugin = open_plugin();
   return plugin;

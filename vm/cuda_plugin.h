@@ -29,6 +29,11 @@ struct CudaPlugin {
 // tree and an installed prefix), then the dynamic linker's own search for libtvm_cuda.so.
 const CudaPlugin& cuda_plugin();
 
+// Whether an NVIDIA driver seems to be running here (its device nodes or /proc entry exist),
+// without opening anything: --device auto looks no further on a machine where this is false,
+// so a CPU-only run never pays for loading cuBLAS.
+bool nvidia_driver_present();
+
 // The plugin's message for the last kernel failure on this thread, cleared by reading ("" when
 // none, or when no plugin is loaded).
 std::string cuda_last_error();
