@@ -1346,7 +1346,6 @@ std::vector<OwnedSection> program_sections(const Program& program, const WriteOp
   return out;
 }
 
-namespace {
 std::vector<SectionIn> section_views(const std::vector<OwnedSection>& sections) {
   std::vector<SectionIn> in;
   for (const OwnedSection& s : sections) {
@@ -1358,7 +1357,6 @@ std::vector<SectionIn> section_views(const std::vector<OwnedSection>& sections) 
   }
   return in;
 }
-}  // namespace
 
 std::vector<uint8_t> write_program(const Program& program, const WriteOptions& options) {
   std::vector<OwnedSection> sections = program_sections(program, options);

@@ -39,6 +39,8 @@ struct OwnedSection {
 // value"), and for code the verifier would refuse ("internal: code 'f' does not verify: ..."):
 // a package that is written always loads.
 std::vector<OwnedSection> program_sections(const Program& program, const WriteOptions& options);
+// The container writer's view of owned sections (they must outlive it).
+std::vector<SectionIn> section_views(const std::vector<OwnedSection>& sections);
 
 // The whole file's bytes, and the atomic write of them (temp file + rename).
 std::vector<uint8_t> write_program(const Program& program, const WriteOptions& options);

@@ -80,6 +80,9 @@ def forward(x: int) -> int:
     count = x
     return x
 ' >"$tmp/assign_global.tl"
+mkdir -p "$tmp/inl"
+printf 'def scale(x, k):\n    y = x * 2.0\n    return y / k\n' >"$tmp/inl/helper.tl"
+printf 'import helper\n\ndef forward(k: int) -> float:\n    return helper.scale(3, k) + 1.0\n' >"$tmp/inl/main.tl"
 ones_npy=$tmp/ones.npy
 printf 'save("%s", ones(2, 4))\nsave("%s", arange(3))\n' "$ones_npy" "$tmp/arange3.npy" | "$tvm" -
 
@@ -125,6 +128,10 @@ fi
 check run-model-cpu 0 "$want" "" -- "$tvm" "$tmp/model.pkg" --device cpu --input x="$ones_npy" --input k=1
 check run-model-disasm 0 "yes" "" -- bash -c "'$tvm' --disasm '$tmp/model.pkg' | grep -q 'KCALL' && '$tvm' --disasm '$tmp/model.pkg' | grep -q 'entry: forward(x: Tensor\[B, 4\], k: int) -> Tensor\[B, 2\]' && echo yes"
 check pack-disasm 0 "yes" "" -- bash -c "'$pack' --disasm '$tmp/model.tl' | grep -q 'KCALL' && echo yes"
+check pack-entry-and-script 2 "" "tvm-pack: --entry and --script cannot be used together" -- "$pack" --entry forward --script "$tmp/model.tl" -o "$tmp/x.pkg"
+# An error inside a function inlined from another file is reported at the call (tvm-pack(1)).
+check pack-inlined-error 1 "" "$tmp/inl/main.tl:4:12: runtime error: division by zero" -- bash -c "'$pack' '$tmp/inl/main.tl' -o '$tmp/inl.pkg' && '$tvm' '$tmp/inl.pkg' --input k=0"
+check pack-inlined-ok 0 "4.0" "" -- "$tvm" "$tmp/inl.pkg" --input k=2
 check pack-strip 0 "smaller" "" -- bash -c "'$pack' --strip '$tmp/model.tl' -o '$tmp/s.pkg' && [ \$(stat -c%s '$tmp/s.pkg') -lt \$(stat -c%s '$tmp/model.pkg') ] && echo smaller"
 check pack-frozen 0 "" "" -- "$pack" "$tmp/frozen.tl" -o "$tmp/frozen.pkg"
 check run-frozen 1 "" "$tmp/frozen.tl:4:5: runtime error: cannot modify frozen value 'layers'" -- "$tvm" "$tmp/frozen.pkg" --input x=3

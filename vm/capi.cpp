@@ -96,7 +96,8 @@ auto guarded(tvm_error* err, F&& f) -> decltype(f()) {
 
 tvm_package* finish_load(std::unique_ptr<Program> p) {
   auto* pkg = new tvm_package{std::move(p), next_serial.fetch_add(1), {}};
-  warm_up(*pkg->program, vm_for(pkg));  // the first call costs what later ones do
+  prepare_device(*pkg->program, cpu_device());  // the first call costs what later ones do
+  warm_up(*pkg->program, vm_for(pkg));
   for (auto& in : pkg->program->manifest.inputs) pkg->input_types.push_back(in.annotation.text);
   return pkg;
 }

@@ -813,12 +813,13 @@ Value RegisterVM::execute() {
   op_LISTTOTUPLE:
     SET_A(list_to_tuple(base[B]));
     NEXT();
-  op_DICTSET:
+  op_DICTSET: {
     SYNC();
-    OPERAND(DictObj, base[A], Dict, "a dict");
-    check_not_frozen(base[A].as_obj());
-    as_obj<DictObj>(base[A])->set(RK(B), RK(C));
+    auto* dict = OPERAND(DictObj, base[A], Dict, "a dict");
+    check_not_frozen(dict);
+    dict->set(RK(B), RK(C));
     NEXT();
+  }
   op_GETITEM: {
     Value o = base[B], x = RK(C);
     if (is_type(o, ObjType::List) && x.is_small_int()) {

@@ -352,7 +352,6 @@ Value zero_of(const Annotation& a) {
 }  // namespace
 
 void warm_up(const Program& program, RegisterVM& vm) {
-  prepare_device(program, cpu_device());
   if (program.manifest.is_script || !is_type(program.entry, ObjType::Function)) return;
   if (!straight_line(as_obj<FunctionObj>(program.entry)->code)) return;
   std::vector<Ref> args;

@@ -33,7 +33,7 @@ int run_package(const std::string& path, const RunOptions& options);
 class RegisterVM;
 
 // Readies a loaded function package for its first call, so that it costs what later calls do
-// (the goal is within 2x): the device is prepared (prepare_device), then, when the entry is
+// (the goal is within 2x), once the device is prepared (prepare_device): when the entry is
 // straight-line code (no calls, no backward jumps: it cannot print, loop or recurse), `vm`
 // calls it once on zeros of the declared shapes (named dimensions 1; numbers 0, strs ""),
 // which brings in the code, the registers and the tensor pool's first buffers. The warm-up's

@@ -377,17 +377,6 @@ void same_program(const Program& a, const Program& b, bool stripped) {
   else BOOST_TEST((a.sources == b.sources));
 }
 
-std::vector<SectionIn> views(const std::vector<OwnedSection>& sections) {
-  std::vector<SectionIn> v;
-  for (const OwnedSection& s : sections) {
-    SectionIn in;
-    std::memcpy(in.kind, s.kind, 4);
-    in.data = s.data;
-    in.align = s.align;
-    v.push_back(in);
-  }
-  return v;
-}
 
 // The PackageError loading `bytes` gives ("" when it loads).
 std::string load_error(const Bytes& bytes, int* exit_code = nullptr) {
@@ -592,7 +581,7 @@ Bytes edited(const char* kind, const std::function<void(std::vector<uint8_t>&)>&
   std::vector<OwnedSection> sections = program_sections(*p, {});
   for (OwnedSection& s : sections)
     if (std::memcmp(s.kind, kind, 4) == 0) edit(s.data);
-  return write_package(views(sections));
+  return write_package(section_views(sections));
 }
 
 void replace_word(std::vector<uint8_t>& data, RInstr from, RInstr to) {
@@ -616,7 +605,7 @@ BOOST_AUTO_TEST_CASE(load_errors_are_clear) {
   std::unique_ptr<Program> p = sample_program();
   std::vector<OwnedSection> sections = program_sections(*p, {});
   sections.erase(sections.begin() + 1);  // no CODE
-  BOOST_TEST(load_error(write_package(views(sections))) == "'<memory>': not a complete package (no section 'CODE')");
+  BOOST_TEST(load_error(write_package(section_views(sections))) == "'<memory>': not a complete package (no section 'CODE')");
 
   Bytes extra = edited("CNST", [](auto& d) { d.push_back(0); });
   BOOST_TEST(load_error(extra) == "'<memory>': corrupt package (CNST): 1 byte left over");
@@ -669,14 +658,14 @@ BOOST_AUTO_TEST_CASE(damaged_sections_never_crash) {
     const std::vector<uint8_t> original = sections[s].data;
     for (size_t n = 0; n < original.size(); ++n) {
       sections[s].data.assign(original.begin(), original.begin() + n);
-      expect_package_error(write_package(views(sections)), std::memcmp(sections[s].kind, "WGHT", 4) == 0, loaded);
+      expect_package_error(write_package(section_views(sections)), std::memcmp(sections[s].kind, "WGHT", 4) == 0, loaded);
       ++tried;
     }
     for (size_t i = 0; i < original.size(); ++i)
       for (int bit = 0; bit < 8; ++bit) {
         sections[s].data = original;
         sections[s].data[i] ^= uint8_t(1u << bit);
-        expect_package_error(write_package(views(sections)), true, loaded);
+        expect_package_error(write_package(section_views(sections)), true, loaded);
         ++tried;
       }
     sections[s].data = original;
