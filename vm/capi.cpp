@@ -11,6 +11,7 @@
 #include "device.h"
 #include "error.h"
 #include "ops.h"
+#include "placement.h"
 #include "reg_vm.h"
 #include "run_package.h"
 #include "tensor.h"
@@ -19,6 +20,7 @@ using namespace tvm;
 
 struct tvm_package {
   std::unique_ptr<Program> program;
+  std::unique_ptr<Placement> placement;
   uint64_t serial;  // tells a thread's cached VM from one made for a freed package at the same address
   std::vector<std::string> input_types;
 };
@@ -94,33 +96,58 @@ auto guarded(tvm_error* err, F&& f) -> decltype(f()) {
   return decltype(f())();
 }
 
-tvm_package* finish_load(std::unique_ptr<Program> p) {
-  auto* pkg = new tvm_package{std::move(p), next_serial.fetch_add(1), {}};
-  prepare_device(*pkg->program, cpu_device());  // the first call costs what later ones do
-  warm_up(*pkg->program, vm_for(pkg));
+const Device& device_named(const char* name) {
+  std::string n = name ? name : "auto";
+  if (n != "cpu" && n != "cuda" && n != "auto")
+    throw RuntimeError("the device must be cpu, cuda or auto, got '" + n + "'", TVM_ERR_USAGE);
+  std::string why;
+  const Device* d = select_device(n, &why);
+  if (!d) throw RuntimeError("--device cuda: " + why, TVM_ERR_DEVICE);
+  return *d;
+}
+
+tvm_package* finish_load(std::unique_ptr<Program> p, const Device& device) {
+  std::unique_ptr<tvm_package> pkg(new tvm_package{std::move(p), nullptr, next_serial.fetch_add(1), {}});
+  prepare_device(*pkg->program, device);  // the first call costs what later ones do
+  pkg->placement = std::make_unique<Placement>(*pkg->program, device);
+  warm_up(*pkg->program, *pkg->placement, vm_for(pkg.get()));
   for (auto& in : pkg->program->manifest.inputs) pkg->input_types.push_back(in.annotation.text);
-  return pkg;
+  return pkg.release();
 }
 
 }  // namespace
 
 extern "C" {
 
-tvm_package* tvm_package_load_file(const char* path, tvm_error* err) {
+tvm_package* tvm_package_load_file_on(const char* path, const char* device, tvm_error* err) {
   if (!path) {
     set_error(err, TVM_ERR_USAGE, "no path given");
     return nullptr;
   }
-  return guarded(err, [&] { return finish_load(pkg::load_program_file(path)); });
+  return guarded(err, [&] {
+    const Device& d = device_named(device);
+    return finish_load(pkg::load_program_file(path), d);
+  });
 }
 
-tvm_package* tvm_package_load_memory(const void* data, size_t size, tvm_error* err) {
+tvm_package* tvm_package_load_memory_on(const void* data, size_t size, const char* device, tvm_error* err) {
   if (!data && size) {
     set_error(err, TVM_ERR_USAGE, "no data given");
     return nullptr;
   }
-  return guarded(err, [&] { return finish_load(pkg::load_program_memory(data, size)); });
+  return guarded(err, [&] {
+    const Device& d = device_named(device);
+    return finish_load(pkg::load_program_memory(data, size), d);
+  });
 }
+
+tvm_package* tvm_package_load_file(const char* path, tvm_error* err) { return tvm_package_load_file_on(path, "auto", err); }
+
+tvm_package* tvm_package_load_memory(const void* data, size_t size, tvm_error* err) {
+  return tvm_package_load_memory_on(data, size, "auto", err);
+}
+
+const char* tvm_package_device(const tvm_package* pkg) { return pkg ? pkg->placement->device().name : ""; }
 
 void tvm_package_free(tvm_package* pkg) {
   if (!pkg) return;
@@ -193,7 +220,7 @@ tvm_value* tvm_package_call(tvm_package* pkg, tvm_value* const* inputs, size_t n
     set_error(err, TVM_ERR_USAGE, why + " (the package takes " + describe_signature(m) + ")");
     return nullptr;
   }
-  return guarded(err, [&] { return wrap(vm_for(pkg).call_entry(args, n)); });
+  return guarded(err, [&] { return wrap(pkg->placement->call(vm_for(pkg), args, n)); });
 }
 
 int tvm_package_run(tvm_package* pkg, tvm_error* err) {
@@ -207,7 +234,7 @@ int tvm_package_run(tvm_package* pkg, tvm_error* err) {
   }
   bool ok = guarded(err, [&] {
     RegisterVM vm(*pkg->program);  // a script's globals are fresh for every run
-    vm.run_script();
+    pkg->placement->run_script(vm);
     std::fflush(stdout);
     return true;
   });

@@ -729,6 +729,12 @@ const Device kCpuDevice = {
     .to_host = cpu_copy,
     .kernels = &kCpuKernels,
     .prepare = cpu_prepare,
+    // Synchronous: nothing queued, nothing recorded.
+    .last_error = nullptr,
+    .capture_begin = nullptr,
+    .capture_end = nullptr,
+    .graph_launch = nullptr,
+    .graph_destroy = nullptr,
 };
 
 }  // namespace

@@ -15,9 +15,7 @@ namespace fs = std::filesystem;
 
 // The plugin's entry points (gpu/cuda_device.cu).
 using OpenFn = int (*)(const Device** device, char* why, size_t why_len);
-using LastErrorFn = const char* (*)();
-
-LastErrorFn last_error_fn = nullptr;
+using AbiFn = int (*)();
 
 std::vector<std::string> candidates() {
   std::vector<std::string> out;
@@ -58,9 +56,14 @@ CudaPlugin open_plugin() {
     return p;
   }
   auto open = reinterpret_cast<OpenFn>(dlsym(lib, "tvm_cuda_plugin_open"));
-  last_error_fn = reinterpret_cast<LastErrorFn>(dlsym(lib, "tvm_cuda_last_error"));
-  if (!open) {
+  auto abi = reinterpret_cast<AbiFn>(dlsym(lib, "tvm_cuda_plugin_abi"));
+  if (!open || !abi) {
     p.why = p.path + " is not a tvm CUDA plugin (it has no tvm_cuda_plugin_open)";
+    return p;
+  }
+  if (int v = abi(); v != kDeviceAbi) {
+    p.why = p.path + " was built for another version of tvm (device interface " + std::to_string(v) +
+            ", this runtime's is " + std::to_string(kDeviceAbi) + ")";
     return p;
   }
   char why[512] = {};
@@ -86,12 +89,6 @@ bool nvidia_driver_present() {
 const CudaPlugin& cuda_plugin() {
   static const CudaPlugin plugin = open_plugin();
   return plugin;
-}
-
-std::string cuda_last_error() {
-  if (!last_error_fn) return "";
-  const char* e = last_error_fn();
-  return e ? e : "";
 }
 
 }  // namespace tvm

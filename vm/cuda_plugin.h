@@ -34,8 +34,4 @@ const CudaPlugin& cuda_plugin();
 // so a CPU-only run never pays for loading cuBLAS.
 bool nvidia_driver_present();
 
-// The plugin's message for the last kernel failure on this thread, cleared by reading ("" when
-// none, or when no plugin is loaded).
-std::string cuda_last_error();
-
 }  // namespace tvm

@@ -85,6 +85,10 @@ struct Kernels {
   void (*permute)(const float* x, float* y, int ndim, const int64_t* shape, const int64_t* in_stride);
 };
 
+// The layout of Device and Kernels (and of fused.h's EwStep) as a number: a device plugin
+// exports it (tvm_cuda_plugin_abi) and the runtime refuses one built for another layout.
+constexpr int kDeviceAbi = 2;
+
 struct Device {
   const char* name;  // "cpu", "cuda"
   // Device memory: `bytes` rounded up as the device likes, aligned to 64 bytes; null when out
@@ -99,6 +103,26 @@ struct Device {
   // buffers on the CPU), so that a loaded package's first call costs what later calls do.
   // Never throws: a failure is reported by the first kernel that needs what failed.
   void (*prepare)();
+
+  // The rest is for devices whose work runs asynchronously (null on the CPU, which has none of
+  // it). Kernels and to_device are queued on the calling thread's own queue; to_host waits for
+  // that queue, so it is where results (and failures) become visible to the host.
+  //
+  // The first failure on this thread since the last call (a failed launch, a fault seen at
+  // to_host, out of memory for temporaries), cleared by reading: "" when none. The runtime
+  // turns it into a RuntimeError with exit code 4.
+  const char* (*last_error)();
+  // Recording (CUDA graphs). capture_begin: from now until capture_end, the kernels and
+  // to_device copies this thread issues are recorded, not run; memory freed while recording
+  // stays reserved for the recording, so every address it uses stays valid. to_host is not
+  // allowed while recording (it fails the recording). capture_end: the recording, or null
+  // when it failed (the failure is cleared; nothing was run). graph_launch queues one replay
+  // on this thread's queue (false: failed, last_error says why); graph_destroy frees the
+  // recording and the memory it reserved once its replays are done. Null when unsupported.
+  bool (*capture_begin)();
+  void* (*capture_end)();
+  bool (*graph_launch)(void* graph);
+  void (*graph_destroy)(void* graph);
 };
 
 // The CPU device: kernels the compiler vectorises, GEMM/GEMV through OpenBLAS's CBLAS

@@ -153,9 +153,13 @@ Value run_fast(const KernelDesc& desc, const Value* args) {
   // Each slot's shape, and whether it holds a tensor (else a number).
   Shape shape[kMaxArity + kMaxSteps];  // (set where tensor[k])
   bool tensor[kMaxArity + kMaxSteps] = {};
+  const Device* device = nullptr;  // of the first tensor: all must be on it
+  bool first = true;
   for (int j = 0; j < arity; ++j) {
     if (is_tensor(args[j])) {
       const TensorObj* t = tensors[j] = as_tensor(args[j]);
+      if (first) device = t->device, first = false;
+      else if (t->device != device) return Value();  // the unfused op that meets them says so
       inputs[j] = t->data;
       tensor[j] = true;
       shape[j].n = t->ndim;
@@ -197,13 +201,14 @@ Value run_fast(const KernelDesc& desc, const Value* args) {
     if (tensor[k] && !fits_into(shape[k], out)) return Value();
   TensorObj* r;
   try {
-    r = new_tensor(out.view());
-  } catch (const RuntimeError&) {  // too large: the unfused op that first fails says so
+    r = new_tensor_on(out.view(), device);
+  } catch (const RuntimeError& e) {  // too large: the unfused op that first fails says so
+    if (e.exit_code() == kExitDevice) throw;  // a device failure, or out of device memory
     return Value();
   }
   if (r->numel) {
     EwPlan plan = broadcast_plan(out.view(), {tensors, size_t(arity)});
-    cpu_device().kernels->elementwise(desc.steps.data(), nsteps, arity, inputs, scalars, r->data, plan);
+    (device ? *device : cpu_device()).kernels->elementwise(desc.steps.data(), nsteps, arity, inputs, scalars, r->data, plan);
   }
   return Value::object(r);
 }

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "run_package.h"
 #include "stack_vm.h"
+#include "tensor.h"
 
 using namespace tvm;
 
@@ -43,11 +44,11 @@ int main(int argc, char** argv) {
   }
   if (args.operands().empty()) args.usage_error("no script given");
 
-  auto check_device = [](const cli::Args& a) {
+  auto check_device_flag = [](const cli::Args& a) {
     for (const std::string& d : a.values("--device"))
       if (d != "cpu" && d != "cuda" && d != "auto") a.usage_error("--device must be cpu, cuda or auto, got '" + d + "'");
   };
-  check_device(args);
+  check_device_flag(args);
 
   // A package (by its magic, or named .pkg so that a truncated one is still reported as a
   // package): the options may also follow it; a script package's other arguments are its argv().
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
       options.disasm = options.disasm || a->has("--disasm");
       if (a->has("-o")) options.output = a->value("-o");
       if (a->has("--device")) options.device = a->value("--device");
-      check_device(*a);
+      check_device_flag(*a);
       if (a->has("--bench")) {
         std::string n = a->value("--bench");
         char* end = nullptr;
@@ -83,7 +84,10 @@ int main(int argc, char** argv) {
   }
   for (const char* f : {"--input", "--random", "--dim", "-o", "--bench"})
     if (args.has(f)) args.usage_error(std::string(f) + " is for packages; '" + args.operands()[0] + "' is a script");
-  if (args.has("--device") && !device_available(args.value("--device"))) return kExitDevice;
+  // The interpreter on a device: tensors are made there and each op runs there, unfused.
+  const Device* device = device_for(args.has("--device") ? args.value("--device") : "cpu");
+  if (!device) return kExitDevice;
+  set_default_device(device);
 
   const std::string& script = args.operands()[0];
   std::string source;
@@ -112,6 +116,15 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     std::fputs("tvm-run: out of memory\n", stderr);
     rc = kExitProgramFailed;
+  }
+  if (rc == kExitOk) {
+    try {
+      check_device(device);  // kernels still queued when the program ended
+    } catch (const RuntimeError& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "tvm-run: %s\n", e.what());
+      rc = e.exit_code();
+    }
   }
   std::fflush(stdout);
   vm.reset();  // frees every object the program left, cycles included

@@ -11,6 +11,7 @@
 #include "cuda_plugin.h"
 #include "device.h"
 #include "error.h"
+#include "placement.h"
 #include "ops.h"
 #include "reg_vm.h"
 #include "tensor.h"
@@ -155,21 +156,23 @@ void write_output(const std::string& path, Value result) {
   throw InputError{"-o " + path + ": the output must be a .npy, .npz or .safetensors file"};
 }
 
-int run_loaded(const std::string& path, const Program& program, const RunOptions& options) {
+int run_loaded(const std::string& path, Program& program, const Device& device, const RunOptions& options) {
   const Manifest& m = program.manifest;
   if (options.disasm) {
     std::string text = describe_program(program);
     std::fwrite(text.data(), 1, text.size(), stdout);
     return kExitOk;
   }
-  prepare_device(program, cpu_device());
+  if (m.is_script &&
+      (!options.inputs.empty() || options.random || !options.output.empty() || options.bench > 0 || !options.dims.empty()))
+    throw InputError{"'" + path + "' is a script package: it takes no inputs (--input, --random, --dim, -o and --bench are for function packages)"};
+  prepare_device(program, device);
+  Placement placement(program, device);  // the weights go to the device once
   if (m.is_script) {
-    if (!options.inputs.empty() || options.random || !options.output.empty() || options.bench > 0 || !options.dims.empty())
-      throw InputError{"'" + path + "' is a script package: it takes no inputs (--input, --random, --dim, -o and --bench are for function packages)"};
     RegisterVM vm(program);
     vm.argv = options.argv;
     vm.argv.insert(vm.argv.begin(), path);
-    vm.run_script();
+    placement.run_script(vm);
     return kExitOk;
   }
   if (!options.argv.empty()) throw InputError{"unexpected argument '" + options.argv[0] + "' (inputs are given with --input NAME=VALUE)"};
@@ -227,18 +230,18 @@ int run_loaded(const std::string& path, const Program& program, const RunOptions
 
   RegisterVM vm(program);
   if (options.bench > 0) {
-    warm_up(program, vm);  // "first call" is then what an embedder's first call after loading costs
+    warm_up(program, placement, vm);  // "first call" is then what an embedder's first call after loading costs
     using clock = std::chrono::steady_clock;
     auto t0 = clock::now();
-    decref(vm.call_entry(args.data(), args.size()));
+    decref(placement.call(vm, args.data(), args.size()));
     double first = std::chrono::duration<double>(clock::now() - t0).count();
     long warm = std::clamp(options.bench / 10, 1L, 1000L);
-    for (long i = 0; i < warm; ++i) decref(vm.call_entry(args.data(), args.size()));
+    for (long i = 0; i < warm; ++i) decref(placement.call(vm, args.data(), args.size()));
     std::vector<double> times(size_t(options.bench));
     auto start = clock::now();
     for (long i = 0; i < options.bench; ++i) {
       auto a = clock::now();
-      decref(vm.call_entry(args.data(), args.size()));
+      decref(placement.call(vm, args.data(), args.size()));
       times[size_t(i)] = std::chrono::duration<double>(clock::now() - a).count();
     }
     double total = std::chrono::duration<double>(clock::now() - start).count();
@@ -250,9 +253,12 @@ int run_loaded(const std::string& path, const Program& program, const RunOptions
     std::printf("  first call  %s\n  min         %s\n  median      %s\n  mean        %s\n  calls/s     %.0f\n",
                 fmt_us(first).c_str(), fmt_us(times.front()).c_str(), fmt_us(percentile_sorted(times, 0.5)).c_str(),
                 fmt_us(mean).c_str(), double(options.bench) / total);
+    if (!placement.on_host())
+      std::printf("  device      %s: %llu CUDA graph(s) recorded, %llu replayed calls\n", device.name,
+                  (unsigned long long)placement.graphs_recorded(), (unsigned long long)placement.graph_replays());
     return kExitOk;
   }
-  Ref result = Ref::steal(vm.call_entry(args.data(), args.size()));
+  Ref result = Ref::steal(placement.call(vm, args.data(), args.size()));
   if (!options.output.empty()) {
     write_output(options.output, result.get());
     return kExitOk;
@@ -312,24 +318,6 @@ std::string describe_program(const Program& p) {
 
 namespace {
 
-// The entry can neither call anything (print, a function that loops) nor loop itself.
-bool straight_line(const CodeObj* code) {
-  for (size_t pc = 0; pc < code->rcode.size(); ++pc) {
-    RInstr in = code->rcode[pc];
-    switch (rop(in)) {
-      case ROp::CALL:
-      case ROp::CALLMETHOD:
-      case ROp::CALLEX:
-      case ROp::IMPORT: return false;
-      case ROp::JMP:
-        if (rb(in) <= pc) return false;
-        break;
-      default: break;
-    }
-  }
-  return true;
-}
-
 // A zero of the annotation's type (a tensor with named dimensions 1); Undefined for any other.
 Value zero_of(const Annotation& a) {
   switch (a.kind) {
@@ -351,9 +339,8 @@ Value zero_of(const Annotation& a) {
 
 }  // namespace
 
-void warm_up(const Program& program, RegisterVM& vm) {
-  if (program.manifest.is_script || !is_type(program.entry, ObjType::Function)) return;
-  if (!straight_line(as_obj<FunctionObj>(program.entry)->code)) return;
+void warm_up(const Program& program, Placement& placement, RegisterVM& vm) {
+  if (!entry_is_straight_line(program)) return;
   std::vector<Ref> args;
   for (const Manifest::Input& in : program.manifest.inputs) {
     Value v = zero_of(in.annotation);
@@ -365,7 +352,7 @@ void warm_up(const Program& program, RegisterVM& vm) {
   std::string sink;
   std::string* saved = std::exchange(vm.capture, &sink);
   try {
-    decref(vm.call_entry(values.data(), values.size()));
+    decref(placement.call(vm, values.data(), values.size()));
   } catch (const std::exception&) {
     // zeros the entry refuses (a division by zero, an assert): the warm-up only warms
   } catch (const ProgramError&) {
@@ -373,21 +360,16 @@ void warm_up(const Program& program, RegisterVM& vm) {
   vm.capture = saved;
 }
 
-bool device_available(const std::string& device) {
-  if (device != "cuda") return true;
-  const CudaPlugin& cuda = cuda_plugin();
-  if (cuda.status != CudaPlugin::Ok) {
-    std::fprintf(stderr, "tvm-run: --device cuda: %s\n", cuda.why.c_str());
-    return false;
-  }
-  // WIP (issue 5): tensors do not yet live in device memory.
-  std::fprintf(stderr, "tvm-run: --device cuda: found %s, but running on it is not finished in this build\n",
-               cuda.path.c_str());
-  return false;
+const Device* device_for(const std::string& name) {
+  std::string why;
+  const Device* d = select_device(name, &why);
+  if (!d) std::fprintf(stderr, "tvm-run: --device %s: %s\n", name.c_str(), why.c_str());
+  return d;
 }
 
 int run_package(const std::string& path, const RunOptions& options) {
-  if (!device_available(options.device)) return kExitDevice;
+  const Device* device = options.disasm ? &cpu_device() : device_for(options.device);
+  if (!device) return kExitDevice;
   try {
     std::unique_ptr<Program> program;
     try {
@@ -396,7 +378,7 @@ int run_package(const std::string& path, const RunOptions& options) {
       throw pkg::PackageError("'" + path + "': out of memory while loading the package");
     }
     try {
-      return run_loaded(path, *program, options);
+      return run_loaded(path, *program, *device, options);
     } catch (const InputError& e) {
       std::fflush(stdout);
       std::fprintf(stderr, "tvm-run: %s\n", e.message.c_str());

@@ -21,9 +21,12 @@ struct RunOptions {
   std::vector<std::string> argv;    // a script package's arguments (argv()[1:])
 };
 
-// Whether `device` (cpu, cuda or auto) can run here; when not, prints why and the caller exits
-// with kExitDevice. (auto is the CPU until the CUDA device exists.)
-bool device_available(const std::string& device);
+struct Device;
+class Placement;
+
+// The device `name` (cpu, cuda or auto) asks for, or null after printing why it cannot be had
+// ("tvm-run: --device cuda: no CUDA-capable GPU"); the caller then exits with kExitDevice.
+const Device* device_for(const std::string& name);
 
 // Loads, verifies and runs the package at `path` as RunOptions say; prints the result or the
 // error and returns the exit code (DESIGN.md: 1 program error, 2 usage or inputs, 3 the file,
@@ -37,8 +40,9 @@ class RegisterVM;
 // straight-line code (no calls, no backward jumps: it cannot print, loop or recurse), `vm`
 // calls it once on zeros of the declared shapes (named dimensions 1; numbers 0, strs ""),
 // which brings in the code, the registers and the tensor pool's first buffers. The warm-up's
-// result or error is dropped. tvm-run --bench and the C API's load call it.
-void warm_up(const Program& program, RegisterVM& vm);
+// result or error is dropped. tvm-run --bench and the C API's load call it, through the
+// placement: on a GPU the warm-up is also the first call's CUDA-graph recording.
+void warm_up(const Program& program, Placement& placement, RegisterVM& vm);
 
 // The manifest and every code object's register listing (what --disasm prints).
 std::string describe_program(const Program& program);

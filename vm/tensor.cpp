@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "device.h"
@@ -25,6 +26,7 @@ constexpr size_t kMaxClassBytes = size_t(1) << 30;    // larger blocks are alloc
 constexpr size_t kMaxCachedBytes = size_t(1) << 30;   // free bytes a thread may keep
 constexpr uint8_t kHugeClass = 255;
 constexpr uint8_t kExternalClass = 254;  // a header alone: the data belongs to someone else
+constexpr uint8_t kDeviceClass = 253;    // a header alone, its data from t->device's alloc
 // A tensor may not need more than this many bytes (so sizes never overflow size_t).
 constexpr uint64_t kMaxTensorBytes = uint64_t(1) << 46;
 
@@ -75,6 +77,23 @@ void* system_alloc(size_t bytes) {
   return p;
 }
 
+// The element count of a new tensor of `shape`, after the checks every new tensor passes.
+uint64_t checked_numel(std::span<const int64_t> shape) {
+  if (shape.size() > size_t(kMaxRank))
+    throw RuntimeError("tensors have at most 8 dimensions, not " + std::to_string(shape.size()));
+  uint64_t numel = 1;
+  bool overflow = false;
+  for (int64_t d : shape) {
+    if (d < 0) throw RuntimeError("negative dimension " + std::to_string(d) + " in shape " + shape_str(shape));
+    overflow |= __builtin_mul_overflow(numel, uint64_t(d), &numel);
+  }
+  if (overflow || numel > kMaxTensorBytes / 4)
+    throw RuntimeError("tensor of shape " + shape_str(shape) + " is too large");
+  return numel;
+}
+
+thread_local const Device* the_default_device = nullptr;
+
 }  // namespace
 
 std::string shape_str(std::span<const int64_t> shape) {
@@ -97,16 +116,7 @@ std::string tensor_type_str(std::span<const int64_t> shape) {
 }
 
 TensorObj* new_tensor(std::span<const int64_t> shape) {
-  if (shape.size() > size_t(kMaxRank))
-    throw RuntimeError("tensors have at most 8 dimensions, not " + std::to_string(shape.size()));
-  uint64_t numel = 1;
-  bool overflow = false;
-  for (int64_t d : shape) {
-    if (d < 0) throw RuntimeError("negative dimension " + std::to_string(d) + " in shape " + shape_str(shape));
-    overflow |= __builtin_mul_overflow(numel, uint64_t(d), &numel);
-  }
-  if (overflow || numel > kMaxTensorBytes / 4)
-    throw RuntimeError("tensor of shape " + shape_str(shape) + " is too large");
+  const uint64_t numel = checked_numel(shape);
   size_t bytes = kHeader + ((size_t(numel) * 4 + 63) & ~size_t(63));
 
   void* block;
@@ -136,7 +146,7 @@ TensorObj* new_tensor(std::span<const int64_t> shape) {
   return t;
 }
 
-TensorObj* new_tensor_like(const TensorObj* t) { return new_tensor(t->dims()); }
+TensorObj* new_tensor_like(const TensorObj* t) { return new_tensor_on(t->dims(), t->device); }
 
 TensorObj* new_tensor_external(std::span<const int64_t> shape, float* data) {
   if (shape.size() > size_t(kMaxRank))
@@ -155,6 +165,11 @@ TensorObj* new_tensor_external(std::span<const int64_t> shape, float* data) {
 
 void free_tensor(TensorObj* t) {
   uint8_t cls = t->size_class;
+  if (cls == kDeviceClass) {
+    if (t->data) t->device->free(t->data);
+    delete t;
+    return;
+  }
   if (cls == kExternalClass) {
     delete t;
     return;
@@ -178,6 +193,111 @@ void free_tensor(TensorObj* t) {
     return;
   }
   p.free_bytes += bytes;
+}
+
+
+void check_device(const Device* device) {
+  if (!device || !device->last_error) return;
+  const char* e = device->last_error();
+  if (e && *e) throw RuntimeError(std::string(device->name) + ": " + e, kExitDevice);
+}
+
+TensorObj* new_tensor_on(std::span<const int64_t> shape, const Device* device) {
+  if (!device || device == &cpu_device()) return new_tensor(shape);
+  // Every op allocates its result first: a failure the device queued since the last op is
+  // reported here, before more work is queued behind it.
+  check_device(device);
+  const uint64_t numel = checked_numel(shape);
+  const size_t bytes = (size_t(numel) * 4 + 63) & ~size_t(63);
+  float* data = nullptr;
+  if (bytes) {
+    data = static_cast<float*>(device->alloc(bytes));
+    if (!data) {
+      check_device(device);
+      throw RuntimeError(std::string(device->name) + ": out of device memory (a tensor of shape " + shape_str(shape) +
+                             " needs " + std::to_string(bytes) + " bytes)",
+                         kExitDevice);
+    }
+  }
+  TensorObj* t;
+  try {
+    t = new TensorObj();
+  } catch (const std::bad_alloc&) {
+    if (data) device->free(data);
+    throw;
+  }
+  t->size_class = kDeviceClass;
+  t->device = device;
+  t->ndim = uint8_t(shape.size());
+  t->numel = int64_t(numel);
+  for (size_t i = 0; i < shape.size(); ++i) t->shape[i] = shape[i];
+  t->data = data;
+  return t;
+}
+
+void move_external_tensor(TensorObj* t, const Device* device) {
+  if (t->size_class != kExternalClass || !device || device == &cpu_device()) return;
+  TensorObj* d = new_tensor_on(t->dims(), device);
+  if (t->numel) device->to_device(d->data, t->data, size_t(t->numel) * 4);
+  // t takes over d's data; d, now a header without data, goes.
+  t->data = std::exchange(d->data, nullptr);
+  t->device = device;
+  t->size_class = kDeviceClass;
+  decref(d);
+  check_device(device);
+}
+
+const Device& device_of(const TensorObj* t) { return t->device ? *t->device : cpu_device(); }
+
+TensorObj* tensor_to(const TensorObj* t, const Device* device) {
+  if (device == &cpu_device()) device = nullptr;
+  if (t->device == device) {
+    incref(const_cast<TensorObj*>(t));
+    return const_cast<TensorObj*>(t);
+  }
+  const size_t bytes = size_t(t->numel) * 4;
+  if (!t->device) {  // host to device
+    TensorObj* r = new_tensor_on(t->dims(), device);
+    if (bytes) device->to_device(r->data, t->data, bytes);
+    return r;
+  }
+  // Device to host (then on to another device, if asked).
+  TensorObj* h = new_tensor(t->dims());
+  if (bytes) t->device->to_host(h->data, t->data, bytes);
+  try {
+    check_device(t->device);
+  } catch (...) {
+    decref(h);
+    throw;
+  }
+  if (!device) return h;
+  TensorObj* r;
+  try {
+    r = tensor_to(h, device);
+  } catch (...) {
+    decref(h);
+    throw;
+  }
+  decref(h);
+  return r;
+}
+
+const Device* default_device() { return the_default_device; }
+void set_default_device(const Device* device) {
+  the_default_device = device == &cpu_device() ? nullptr : device;
+}
+
+TensorObj* to_default_device(TensorObj* t) {
+  if (!the_default_device || t->device == the_default_device) return t;
+  TensorObj* r;
+  try {
+    r = tensor_to(t, the_default_device);
+  } catch (...) {
+    decref(t);
+    throw;
+  }
+  decref(t);
+  return r;
 }
 
 size_t tensor_pool_free_bytes() { return pool_alive ? pool.free_bytes : 0; }

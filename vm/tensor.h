@@ -16,12 +16,18 @@ namespace tvm {
 
 constexpr int kMaxRank = 8;
 
+struct Device;
+
 struct TensorObj : Obj {
   uint8_t ndim = 0;
   uint8_t size_class = 0;  // the pool's bucket for this block (kHugeClass: allocated alone)
   int64_t numel = 1;
   int64_t shape[kMaxRank] = {};
-  float* data = nullptr;   // numel floats, 64-byte aligned, in the same block as the header
+  // numel floats, 64-byte aligned. On the host (device null: the CPU device) in the same block
+  // as the header; on another device (a GPU) the header is on the host and the data is device
+  // memory the host must not touch: copy it (tensor_to_host) to read it.
+  float* data = nullptr;
+  const Device* device = nullptr;
 
   std::span<const int64_t> dims() const { return {shape, ndim}; }
   TensorObj() : Obj(ObjType::Tensor) {}
@@ -42,6 +48,44 @@ TensorObj* new_tensor_like(const TensorObj* t);
 TensorObj* new_tensor_external(std::span<const int64_t> shape, float* data);
 // Freed by destroy_object: the block goes back to this thread's pool.
 void free_tensor(TensorObj* t);
+
+// Moves an external tensor's data (a loaded package's weight) to `device`, which the tensor then
+// owns: how a package's weights are uploaded once at load. Throws as new_tensor_on.
+void move_external_tensor(TensorObj* t, const Device* device);
+
+// A new tensor on `device` (null or the CPU device: new_tensor). Throws as new_tensor, and a
+// RuntimeError with exit code 4 when the device is out of memory or reports a failure.
+TensorObj* new_tensor_on(std::span<const int64_t> shape, const Device* device);
+// The device a tensor's data is on (the CPU device for host tensors).
+const Device& device_of(const TensorObj* t);
+inline bool on_host(const TensorObj* t) { return t->device == nullptr; }
+// t on `device` (null: the host): t itself (a new reference) when it is there already, else a
+// copy. Copies from a device wait for its queued work.
+TensorObj* tensor_to(const TensorObj* t, const Device* device);
+inline TensorObj* tensor_to_host(const TensorObj* t) { return tensor_to(t, nullptr); }
+// Throws a RuntimeError with exit code 4 when `device` (not the CPU) reports a failure since the
+// last check (its last_error).
+void check_device(const Device* device);
+
+// Where tensors made from host data go (tensor(), zeros(), rand(), load(), ...): null for the
+// host, else a device (tvm-run --device cuda script.tl; a package placed on a GPU while it
+// runs). Per thread.
+const Device* default_device();
+void set_default_device(const Device* device);
+// Sets the default device for a scope, then puts the previous one back.
+class DefaultDeviceScope {
+ public:
+  explicit DefaultDeviceScope(const Device* device) : saved_(default_device()) { set_default_device(device); }
+  ~DefaultDeviceScope() { set_default_device(saved_); }
+  DefaultDeviceScope(const DefaultDeviceScope&) = delete;
+  DefaultDeviceScope& operator=(const DefaultDeviceScope&) = delete;
+
+ private:
+  const Device* saved_;
+};
+// A fresh host tensor moved to the default device: t itself when that is the host, else its
+// device copy (t is released). Takes and returns new references.
+TensorObj* to_default_device(TensorObj* t);
 
 // "(2, 3)", "(5,)", "()": a shape as a Python tuple, for messages.
 std::string shape_str(std::span<const int64_t> shape);

@@ -25,6 +25,8 @@
 #include <vector>
 
 #include "atomic_file.h"
+#include "builtins.h"
+#include "device.h"
 #include "error.h"
 #include "inflate.h"
 #include "ops.h"
@@ -1289,17 +1291,56 @@ void save_safetensors(const std::string& path, Value v) {
 
 }  // namespace
 
-Value load_tensor_file(const std::string& path) {
-  switch (format_of(path)) {
-    case Format::Npy: return load_npy(path);
-    case Format::Npz: return load_npz(path);
-    case Format::Safetensors: return load_safetensors(path);
-    case Format::Unknown: break;
+Value tensors_to(Value v, const Device* device) {
+  if (device == &cpu_device()) device = nullptr;
+  if (is_tensor(v)) return Value::object(tensor_to(as_tensor(v), device));
+  if (is_type(v, ObjType::Tuple) || is_type(v, ObjType::List)) {  // a result of several tensors
+    const auto& items = is_type(v, ObjType::Tuple) ? as_obj<TupleObj>(v)->items : as_obj<ListObj>(v)->items;
+    if (std::none_of(items.begin(), items.end(), [&](Value x) {
+          return (is_tensor(x) && as_tensor(x)->device != device) || is_type(x, ObjType::Tuple) ||
+                 is_type(x, ObjType::List) || is_type(x, ObjType::Dict);
+        })) {
+      incref(v);
+      return v;
+    }
+    OwnedValues out;
+    for (Value x : items) out.items.push_back(tensors_to(x, device));
+    return is_type(v, ObjType::Tuple) ? make_tuple(out.take()) : make_list(out.take());
   }
-  throw RuntimeError("load: '" + path + "': " + kUnknownType);
+  if (!is_type(v, ObjType::Dict)) {
+    incref(v);
+    return v;
+  }
+  const auto& entries = as_obj<DictObj>(v)->entries;
+  if (std::none_of(entries.begin(), entries.end(),
+                   [&](const DictObj::Entry& e) { return is_tensor(e.value) && as_tensor(e.value)->device != device; })) {
+    incref(v);
+    return v;
+  }
+  Ref d = Ref::steal(make_dict());
+  for (const DictObj::Entry& e : entries) {
+    Ref x = Ref::steal(tensors_to(e.value, device));
+    as_obj<DictObj>(d.get())->set(e.key, x.get());
+  }
+  return d.release();
 }
 
-void save_tensor_file(const std::string& path, Value value) {
+Value load_tensor_file(const std::string& path) {
+  Ref loaded;
+  switch (format_of(path)) {
+    case Format::Npy: loaded = Ref::steal(load_npy(path)); break;
+    case Format::Npz: loaded = Ref::steal(load_npz(path)); break;
+    case Format::Safetensors: loaded = Ref::steal(load_safetensors(path)); break;
+    case Format::Unknown: throw RuntimeError("load: '" + path + "': " + kUnknownType);
+  }
+  // Files are read on the host; under tvm-run --device cuda their tensors go to the GPU.
+  if (!default_device()) return loaded.release();
+  return tensors_to(loaded.get(), default_device());
+}
+
+void save_tensor_file(const std::string& path, Value v) {
+  Ref host = Ref::steal(tensors_to(v, nullptr));  // device tensors are written from host copies
+  const Value value = host.get();
   switch (format_of(path)) {
     case Format::Npy: return save_npy(path, value);
     case Format::Npz: return save_npz_impl(path, value, false);

@@ -48,11 +48,18 @@
 
 namespace tvm {
 
-// A tensor (.npy) or a dict of str -> tensor (.npz, .safetensors); a new reference.
+struct Device;
+
+// A tensor (.npy) or a dict of str -> tensor (.npz, .safetensors); a new reference. Read on the
+// host, then moved to default_device() (vm/tensor.h).
 Value load_tensor_file(const std::string& path);
 
 // Writes a tensor (.npy) or a dict of str -> tensor (.npz, .safetensors) to path.
 void save_tensor_file(const std::string& path, Value value);
+
+// v with its tensors on `device` (null: the host): a tensor, or the tensors in a tuple, list or
+// dict (nested). v itself when nothing moves, else a copy. A new reference.
+Value tensors_to(Value v, const Device* device);
 
 namespace tensor_io_detail {
 // save_tensor_file for .npz, with ZIP64 records written even where they are not needed (so

@@ -21,7 +21,8 @@
 namespace tvm {
 namespace {
 
-const Kernels& kern() { return *cpu_device().kernels; }
+// The kernels of the device t's data is on.
+const Kernels& kern(const TensorObj* t) { return *device_of(t).kernels; }
 
 // ---------------------------------------------------------------- shapes
 
@@ -52,9 +53,46 @@ struct TRef {
   }
   TensorObj* operator->() const { return t; }
   Value release() { return Value::object(std::exchange(t, nullptr)); }
+  // A tensor made on the host from host data, released to where new tensors go
+  // (default_device(): the GPU under tvm-run --device cuda).
+  Value placed() { return Value::object(to_default_device(std::exchange(t, nullptr))); }
 };
 
-TensorObj* alloc(const Dims& d) { return new_tensor(d.view()); }
+TensorObj* alloc(const Dims& d, const TensorObj* like) { return new_tensor_on(d.view(), like->device); }
+
+// The device of an op's tensor operands (null ones are numbers): all on one, as torch requires.
+const TensorObj* same_device(const char* what, std::initializer_list<const TensorObj*> operands) {
+  const TensorObj* first = nullptr;
+  for (const TensorObj* t : operands) {
+    if (!t) continue;
+    if (!first) first = t;
+    else if (t->device != first->device)
+      throw_error(std::string(what) + ": expected all tensors on one device, but found " + device_of(first).name +
+                  " and " + device_of(t).name);
+  }
+  return first;
+}
+
+// n floats from src to dst, both t's device's memory.
+void copy_data(const TensorObj* t, float* dst, const float* src, int64_t n) {
+  if (n == 0) return;
+  if (on_host(t)) {
+    std::memcpy(dst, src, size_t(n) * 4);
+    return;
+  }
+  const int64_t one = 1;
+  kern(t).permute(src, dst, 1, &n, &one);
+}
+
+// A tensor's data readable on the host: the tensor itself, or a host copy of a device tensor.
+struct HostView {
+  TensorObj* t;
+  explicit HostView(const TensorObj* x) : t(tensor_to_host(x)) {}
+  HostView(const HostView&) = delete;
+  ~HostView() { decref(t); }
+  const float* data() const { return t->data; }
+  const TensorObj* operator->() const { return t; }
+};
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -188,47 +226,48 @@ BinaryKind compare_kind(CompareOp op) {
 Value elementwise(BinaryKind op, Value a, Value b, const char* what) {
   if (is_tensor(a) && is_tensor(b)) {
     const TensorObj *x = as_tensor(a), *y = as_tensor(b);
+    same_device(what, {x, y});
     if (x->ndim == y->ndim && std::equal(x->shape, x->shape + x->ndim, y->shape)) {
       TRef r(new_tensor_like(x));
       Strided s;
       s.ndim = 1;
       s.shape[0] = x->numel;
       s.stride[0][0] = s.stride[1][0] = 1;
-      if (x->numel) kern().binary(op, x->data, y->data, r->data, s);
+      if (x->numel) kern(x).binary(op, x->data, y->data, r->data, s);
       return r.release();
     }
     Dims out = broadcast_shape(what, x->dims(), y->dims());
-    TRef r(alloc(out));
-    if (r->numel) kern().binary(op, x->data, y->data, r->data, plan(out, {x, y}));
+    TRef r(alloc(out, x));
+    if (r->numel) kern(x).binary(op, x->data, y->data, r->data, plan(out, {x, y}));
     return r.release();
   }
   bool scalar_first = !is_tensor(a);
   const TensorObj* t = as_tensor(scalar_first ? b : a);
   float s = float((scalar_first ? a : b).to_double());
   TRef r(new_tensor_like(t));
-  if (t->numel) kern().binary_scalar(op, t->data, s, r->data, t->numel, scalar_first);
+  if (t->numel) kern(t).binary_scalar(op, t->data, s, r->data, t->numel, scalar_first);
   return r.release();
 }
 
 bool tensor_or_number(Value v) { return is_tensor(v) || v.is_number(); }
 
-// A tensor, or a number made a rank-0 tensor (where(c, 0, x)).
-Value as_tensor_value(Value v, const char* fn) {
+// A tensor, or a number made a rank-0 tensor on like's device (where(c, 0, x)).
+Value as_tensor_value(Value v, const char* fn, const TensorObj* like) {
   if (is_tensor(v)) {
     incref(v);
     return v;
   }
   if (!v.is_number()) throw_error(std::string(fn) + ": expected a tensor or a number, got " + quoted(type_name(v)));
-  TensorObj* t = new_tensor({});
+  TRef t(new_tensor({}));
   t->data[0] = float(v.to_double());
-  return Value::object(t);
+  return Value::object(tensor_to(t.t, like->device));
 }
 
 // ---------------------------------------------------------------- copies and views
 
-// A strided gather from `src` (offset already applied): the result has shape `out`.
-Value gather(const float* src, const Dims& out, const int64_t* in_stride) {
-  TRef r(alloc(out));
+// A strided gather from `src`, in x's data (offset already applied): the result has shape `out`.
+Value gather(const TensorObj* x, const float* src, const Dims& out, const int64_t* in_stride) {
+  TRef r(alloc(out, x));
   if (r->numel == 0) return r.release();
   // Merge dimensions that are contiguous in the source, so whole rows are plain copies.
   int n = 0;
@@ -245,17 +284,17 @@ Value gather(const float* src, const Dims& out, const int64_t* in_stride) {
     ++n;
   }
   if (n == 0 || (n == 1 && stride[0] == 1)) {
-    std::memcpy(r->data, src, size_t(r->numel) * 4);
+    copy_data(x, r->data, src, r->numel);
     return r.release();
   }
-  kern().permute(src, r->data, n, shape, stride);
+  kern(x).permute(src, r->data, n, shape, stride);
   return r.release();
 }
 
 // x with a new shape of the same element count (a copy: tensors own their data).
 Value reshaped(const TensorObj* x, const Dims& shape) {
-  TRef r(alloc(shape));
-  if (x->numel) std::memcpy(r->data, x->data, size_t(x->numel) * 4);
+  TRef r(alloc(shape, x));
+  copy_data(x, r->data, x->data, x->numel);
   return r.release();
 }
 
@@ -269,7 +308,7 @@ Value permuted(const TensorObj* x, const int* perm) {
     out.push(x->shape[perm[i]]);
     in_stride[i] = st[perm[i]];
   }
-  return gather(x->data, out, in_stride);
+  return gather(x, x->data, out, in_stride);
 }
 
 Value transposed(const TensorObj* x, int d0, int d1) {
@@ -289,7 +328,8 @@ Value matmul(const TensorObj* a, const TensorObj* b) {
   if (a->ndim == 0 || b->ndim == 0)
     throw_error("matmul: both arguments need at least 1 dimension, got shapes " + shape_str(a->dims()) + " and " +
                 shape_str(b->dims()));
-  const Kernels& k = kern();
+  same_device("matmul", {a, b});
+  const Kernels& k = kern(a);
   // Matrix views: a vector a is [1, K] (dropped from the result), a vector b is [K, 1].
   int64_t m = a->ndim == 1 ? 1 : a->shape[a->ndim - 2];
   int64_t ka = a->shape[a->ndim - 1];
@@ -307,10 +347,10 @@ Value matmul(const TensorObj* a, const TensorObj* b) {
   Dims out = batch;
   if (a->ndim > 1) out.push(m);
   if (b->ndim > 1) out.push(n);
-  TRef r(alloc(out));
+  TRef r(alloc(out, a));
   if (r->numel == 0) return r.release();
-  if (ka == 0) {
-    std::fill(r->data, r->data + r->numel, 0.f);
+  if (ka == 0) {  // sums of nothing: the kernel writes β·C = 0 without reading C
+    k.gemm(false, false, r->numel, 1, 0, a->data, 1, b->data, 1, 0.f, r->data, 1, 1, 0, 0, 0);
     return r.release();
   }
   int64_t nb = batch.numel();
@@ -369,8 +409,8 @@ Value reduce_axis(ReduceKind op, const TensorObj* x, int axis, const char* fn) {
   for (int i = 0; i < axis; ++i) outer *= out.d[i];
   for (int i = axis + 1; i < out.n; ++i) inner *= out.d[i];
   out.d[axis] = 1;
-  TRef r(alloc(out));
-  if (r->numel) kern().reduce(op, x->data, r->data, outer, n, inner);
+  TRef r(alloc(out, x));
+  if (r->numel) kern(x).reduce(op, x->data, r->data, outer, n, inner);
   return r.release();
 }
 
@@ -391,8 +431,8 @@ Value reduce(ReduceKind op, const TensorObj* x, Value axis, bool keepdims, const
     if (x->numel == 0 && op != ReduceKind::Sum && op != ReduceKind::Mean) empty_reduction(fn);
     Dims one;
     one.push(1);
-    TRef r(alloc(one));
-    kern().reduce(op, x->data, r->data, 1, x->numel, 1);
+    TRef r(alloc(one, x));
+    kern(x).reduce(op, x->data, r->data, 1, x->numel, 1);
     for (int i = 0; i < x->ndim; ++i) reduced[i] = true;
     finish_shape(r.t, x, reduced, keepdims);
     return r.release();
@@ -427,9 +467,9 @@ Value reduce(ReduceKind op, const TensorObj* x, Value axis, bool keepdims, const
   TensorObj* c = as_tensor(cur.get());
   TRef r(new_tensor_like(c));
   if (op == ReduceKind::Mean) {
-    if (r->numel) kern().binary_scalar(BinaryKind::Div, c->data, float(count), r->data, r->numel, false);
-  } else if (r->numel) {
-    std::memcpy(r->data, c->data, size_t(r->numel) * 4);
+    if (r->numel) kern(c).binary_scalar(BinaryKind::Div, c->data, float(count), r->data, r->numel, false);
+  } else {
+    copy_data(c, r->data, c->data, r->numel);
   }
   finish_shape(r.t, x, reduced, keepdims);
   return r.release();
@@ -455,7 +495,7 @@ void fill_nested(Value v, const Dims& shape, int depth, float*& out) {
       const TensorObj* t = as_tensor(v);
       if (t->numel != 1)
         throw_error("tensor: only one-element tensors can be elements of a nested list");
-      *out++ = t->data[0];
+      *out++ = HostView(t).data()[0];
       return;
     }
     if (!v.is_number())
@@ -474,9 +514,9 @@ void fill_nested(Value v, const Dims& shape, int depth, float*& out) {
 }
 
 Value filled(const Dims& shape, float value) {
-  TRef r(alloc(shape));
+  TRef r(new_tensor(shape.view()));
   std::fill(r->data, r->data + r->numel, value);
-  return r.release();
+  return r.placed();
 }
 
 float float_arg(Value v, const char* fn, const char* what) {
@@ -532,10 +572,10 @@ Value bi_tensor(VM&, const CallArgs& a) {
   }
   Dims shape;
   nested_shape(v, shape);
-  TRef r(alloc(shape));
+  TRef r(new_tensor(shape.view()));
   float* out = r->data;
   fill_nested(v, shape, 0, out);
-  return r.release();
+  return r.placed();
 }
 
 Value bi_zeros(VM&, const CallArgs& a) { return filled(shape_args(a.pos, a.npos, "zeros"), 0.f); }
@@ -571,9 +611,9 @@ Value bi_arange(VM&, const CallArgs& a) {
   if (count > 1e15) throw_error("arange: too many elements");
   Dims shape;
   shape.push(int64_t(count));
-  TRef r(alloc(shape));
+  TRef r(new_tensor(shape.view()));
   for (int64_t i = 0; i < r->numel; ++i) r->data[i] = float(start + double(i) * step);
-  return r.release();
+  return r.placed();
 }
 
 Value bi_eye(VM&, const CallArgs& a) {
@@ -583,22 +623,22 @@ Value bi_eye(VM&, const CallArgs& a) {
   Dims shape;
   shape.push(n);
   shape.push(m);
-  TRef r(alloc(shape));
+  TRef r(new_tensor(shape.view()));
   std::fill(r->data, r->data + r->numel, 0.f);
   for (int64_t i = 0; i < std::min(n, m); ++i) r->data[i * m + i] = 1.f;
-  return r.release();
+  return r.placed();
 }
 
 // rand: (u32 >> 8) · 2^-24, uniform on [0, 1) in float32 exactly.
 Value bi_rand(VM& vm, const CallArgs& a) {
-  TRef r(alloc(shape_args(a.pos, a.npos, "rand")));
+  TRef r(new_tensor(shape_args(a.pos, a.npos, "rand").view()));
   for (int64_t i = 0; i < r->numel; ++i) r->data[i] = float(vm.rng.next() >> 8) * 0x1p-24f;
-  return r.release();
+  return r.placed();
 }
 
 // randn: Box–Muller on pairs of draws, in double, rounded to float32 (see tl(7)).
 Value bi_randn(VM& vm, const CallArgs& a) {
-  TRef r(alloc(shape_args(a.pos, a.npos, "randn")));
+  TRef r(new_tensor(shape_args(a.pos, a.npos, "randn").view()));
   for (int64_t i = 0; i < r->numel; i += 2) {
     double u1 = double((vm.rng.next() >> 8) + 1) * 0x1p-24;  // (0, 1]
     double u2 = double(vm.rng.next() >> 8) * 0x1p-24;        // [0, 1)
@@ -606,7 +646,7 @@ Value bi_randn(VM& vm, const CallArgs& a) {
     r->data[i] = float(radius * std::cos(angle));
     if (i + 1 < r->numel) r->data[i + 1] = float(radius * std::sin(angle));
   }
-  return r.release();
+  return r.placed();
 }
 
 Value bi_manual_seed(VM& vm, const CallArgs& a) {
@@ -724,6 +764,7 @@ Value join(const CallArgs& a, bool stack, const char* fn) {
                 std::to_string(rank));
   int dim = int(d < 0 ? d + rank : d);
   for (const TensorObj* t : ts) {
+    if (t->device != first->device) same_device(fn, {first, t});
     auto mismatch = [&](const std::string& where) {
       throw_error(std::string(fn) + ": shapes " + shape_str(first->dims()) + " and " + shape_str(t->dims()) +
                   " do not match" + where);
@@ -747,15 +788,24 @@ Value join(const CallArgs& a, bool stack, const char* fn) {
   }
   int64_t outer = 1;
   for (int i = 0; i < dim; ++i) outer *= out.d[i];
-  TRef r(alloc(out));
+  // On a device, joining along the first dimension is one copy per input; along another, the
+  // rows interleave, and the inputs make the trip through the host.
+  std::vector<Ref> host;
+  if (!on_host(first) && outer > 1) {
+    for (const TensorObj*& t : ts) {
+      host.push_back(Ref::steal(Value::object(tensor_to_host(t))));
+      t = as_tensor(host.back().get());
+    }
+  }
+  TRef r(alloc(out, ts[0]));
   int64_t row = r->numel / std::max<int64_t>(outer, 1);  // elements of one outer index in the result
   int64_t col = 0;
   for (const TensorObj* t : ts) {
     int64_t chunk = outer ? t->numel / outer : 0;  // this input's elements per outer index
-    for (int64_t o = 0; o < outer && chunk; ++o)
-      std::memcpy(r->data + o * row + col, t->data + o * chunk, size_t(chunk) * 4);
+    for (int64_t o = 0; o < outer && chunk; ++o) copy_data(t, r->data + o * row + col, t->data + o * chunk, chunk);
     col += chunk;
   }
+  if (!host.empty()) return Value::object(tensor_to(r.t, first->device));  // r freed by TRef
   return r.release();
 }
 
@@ -781,13 +831,14 @@ Value bi_minimum(VM&, const CallArgs& a) { return binary_call(a, BinaryKind::Min
 
 Value bi_where(VM&, const CallArgs& a) {
   const TensorObj* c = tensor_arg(a.pos[0], "where");
-  Ref x = Ref::steal(as_tensor_value(a.pos[1], "where"));
-  Ref y = Ref::steal(as_tensor_value(a.pos[2], "where"));
+  Ref x = Ref::steal(as_tensor_value(a.pos[1], "where", c));
+  Ref y = Ref::steal(as_tensor_value(a.pos[2], "where", c));
   const TensorObj *tx = as_tensor(x.get()), *ty = as_tensor(y.get());
+  same_device("where", {c, tx, ty});
   Dims out = broadcast_shape("where", c->dims(), tx->dims());
   out = broadcast_shape("where", out.view(), ty->dims());
-  TRef r(alloc(out));
-  if (r->numel) kern().where(c->data, tx->data, ty->data, r->data, plan(out, {c, tx, ty}));
+  TRef r(alloc(out, c));
+  if (r->numel) kern(c).where(c->data, tx->data, ty->data, r->data, plan(out, {c, tx, ty}));
   return r.release();
 }
 
@@ -799,7 +850,7 @@ Value bi_clamp(VM&, const CallArgs& a) {
   float l = given_not_none(lo) ? float_arg(lo, "clamp", "min") : -INFINITY;
   float h = given_not_none(hi) ? float_arg(hi, "clamp", "max") : INFINITY;
   TRef r(new_tensor_like(x));
-  if (x->numel) kern().clamp(x->data, r->data, x->numel, l, h);
+  if (x->numel) kern(x).clamp(x->data, r->data, x->numel, l, h);
   return r.release();
 }
 
@@ -825,7 +876,7 @@ Value softmax_call(const CallArgs& a, bool log, const char* fn) {
   const TensorObj* m = as_tensor(moved.get());
   TRef r(new_tensor_like(m));
   int64_t n = m->ndim ? m->shape[m->ndim - 1] : 1;
-  if (m->numel) kern().softmax(m->data, r->data, m->numel / n, n, log);
+  if (m->numel) kern(m).softmax(m->data, r->data, m->numel / n, n, log);
   if (ax == last) return r.release();
   Value back = transposed(r.t, ax, last);
   return back;
@@ -845,20 +896,22 @@ Value bi_layer_norm(VM&, const CallArgs& a) {
     if (p->ndim != 1 || p->shape[0] != n)
       throw_error(std::string("layer_norm: ") + what + " of shape " + shape_str(p->dims()) +
                   " does not match the last dimension of " + shape_str(x->dims()));
+    same_device("layer_norm", {x, p});
     return p->data;
   };
   const float* w = param(wv, "weight");
   const float* b = param(bv, "bias");
   float eps = given_not_none(ev) ? float_arg(ev, "layer_norm", "eps") : 1e-5f;
   TRef r(new_tensor_like(x));
-  if (x->numel) kern().layer_norm(x->data, w, b, r->data, x->numel / n, n, eps);
+  if (x->numel) kern(x).layer_norm(x->data, w, b, r->data, x->numel / n, n, eps);
   return r.release();
 }
 
 Value bi_item(VM&, const CallArgs& a) { return Value::number(tensor_item(tensor_arg(a.pos[0], "item"), "item")); }
 
 Value bi_tolist(VM&, const CallArgs& a) {
-  const TensorObj* t = tensor_arg(a.pos[0], "tolist");
+  HostView h(tensor_arg(a.pos[0], "tolist"));
+  const TensorObj* t = h.t;
   if (t->ndim == 0) return Value::number(double(t->data[0]));
   std::vector<Value> out;
   int64_t offset = 0;
@@ -1003,42 +1056,44 @@ Value tensor_linear(Value xv, Value wv, Value bv, Activation act) {
     out.n = 1;
     out.d[0] = n;
   }
-  TRef r(alloc(out));
+  same_device("linear", {x, w, b});
+  const Kernels& kx = kern(x);
+  TRef r(alloc(out, x));
   int64_t m = k ? x->numel / k : out.numel() / std::max<int64_t>(n, 1);
   if (r->numel == 0) return r.release();
   if (b && b->ndim == 0) {  // a rank-0 bias broadcasts like a number, then the activation
-    kern().linear(x->data, w->data, nullptr, r->data, m, n, k, Activation::None);
-    kern().binary_scalar(BinaryKind::Add, r->data, b->data[0], r->data, r->numel, false);
+    kx.linear(x->data, w->data, nullptr, r->data, m, n, k, Activation::None);
+    kx.binary_scalar(BinaryKind::Add, r->data, HostView(b).data()[0], r->data, r->numel, false);
     switch (act) {
       case Activation::None: break;
-      case Activation::Relu: kern().unary(UnaryKind::Relu, r->data, r->data, r->numel); break;
-      case Activation::Sigmoid: kern().unary(UnaryKind::Sigmoid, r->data, r->data, r->numel); break;
-      case Activation::Tanh: kern().unary(UnaryKind::Tanh, r->data, r->data, r->numel); break;
-      case Activation::Gelu: kern().unary(UnaryKind::Gelu, r->data, r->data, r->numel); break;
+      case Activation::Relu: kx.unary(UnaryKind::Relu, r->data, r->data, r->numel); break;
+      case Activation::Sigmoid: kx.unary(UnaryKind::Sigmoid, r->data, r->data, r->numel); break;
+      case Activation::Tanh: kx.unary(UnaryKind::Tanh, r->data, r->data, r->numel); break;
+      case Activation::Gelu: kx.unary(UnaryKind::Gelu, r->data, r->data, r->numel); break;
     }
     return r.release();
   }
-  kern().linear(x->data, w->data, b ? b->data : nullptr, r->data, m, n, k, act);
+  kx.linear(x->data, w->data, b ? b->data : nullptr, r->data, m, n, k, act);
   return r.release();
 }
 
 Value tensor_unary(UnaryKind op, const TensorObj* x) {
   TRef r(new_tensor_like(x));
-  if (x->numel) kern().unary(op, x->data, r->data, x->numel);
+  if (x->numel) kern(x).unary(op, x->data, r->data, x->numel);
   return r.release();
 }
 
 bool tensor_truthy(const TensorObj* t) {
   if (t->numel != 1)
     throw_error("truth value of a tensor with " + std::to_string(t->numel) + " elements is ambiguous");
-  return t->data[0] != 0.f;
+  return HostView(t).data()[0] != 0.f;
 }
 
 double tensor_item(const TensorObj* t, const char* fn) {
   if (t->numel != 1)
     throw_error(std::string(fn) + ": a tensor with " + std::to_string(t->numel) +
                 " elements cannot be converted to a number");
-  return double(t->data[0]);
+  return double(HostView(t).data()[0]);
 }
 
 // x[i], x[i, j], x[a:b, ::k], x[None]: ints select (dropping the dimension), slices keep it,
@@ -1104,15 +1159,15 @@ Value tensor_get_item(const TensorObj* t, Value index) {
     out_stride[out.n] = st[dim];
     out.push(t->shape[dim]);
   }
-  return gather(t->data + offset, out, out_stride);
+  return gather(t, t->data + offset, out, out_stride);
 }
 
 Value tensor_row(const TensorObj* t, int64_t i) {
   if (t->ndim == 0) throw_error("iteration over a 0-d tensor");
   if (i >= t->shape[0]) return Value::undefined();
   Dims out(t->dims().subspan(1));
-  TRef r(alloc(out));
-  if (r->numel) std::memcpy(r->data, t->data + i * r->numel, size_t(r->numel) * 4);
+  TRef r(alloc(out, t));
+  copy_data(t, r->data, t->data + i * r->numel, r->numel);
   return r.release();
 }
 
@@ -1134,18 +1189,19 @@ Value tensor_attr(const TensorObj* t, std::string_view name) {
 bool tensor_contains(const TensorObj* t, Value item) {
   if (!tensor_or_number(item)) return false;
   Ref eq = Ref::steal(elementwise(BinaryKind::Eq, Value::object(t), item, "'in'"));
-  const TensorObj* e = as_tensor(eq.get());
+  HostView e(as_tensor(eq.get()));
   return std::any_of(e->data, e->data + e->numel, [](float x) { return x != 0.f; });
 }
 
 void append_tensor_repr(std::string& out, const TensorObj* t) {
-  out += format_tensor(t->data, std::vector<int64_t>(t->shape, t->shape + t->ndim));
+  HostView h(t);
+  out += format_tensor(h.data(), std::vector<int64_t>(t->shape, t->shape + t->ndim));
 }
 
 // As torch's Tensor.__format__: a rank-0 tensor formats its value (f"{t}" of tensor(7.) is
 // "7.0"); any other tensor takes only the empty spec, which gives its str.
 std::string format_tensor_value(const TensorObj* t, std::string_view spec) {
-  if (t->ndim == 0) return format_value(Value::number(double(t->data[0])), spec);
+  if (t->ndim == 0) return format_value(Value::number(double(HostView(t).data()[0])), spec);
   if (!spec.empty()) throw_error("unsupported format string passed to tensor.__format__");
   std::string s;
   append_tensor_repr(s, t);

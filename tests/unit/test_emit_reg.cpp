@@ -24,6 +24,8 @@
 #include "../../packager/pkg_code.h"
 #include "../../packager/verify.h"
 #include "../../vm/ops.h"
+#include "../../vm/device.h"
+#include "../../vm/placement.h"
 #include "../../vm/program.h"
 #include "../../vm/reg_vm.h"
 #include "../../vm/run_package.h"
@@ -504,9 +506,10 @@ BOOST_AUTO_TEST_CASE(warm_up_calls_only_straight_line_entries) {
   for (const Case& c : cases) {
     std::unique_ptr<Program> p = package_of(c.src);
     RegisterVM vm(*p);
+    Placement placement(*p, cpu_device());
     std::string out;
     vm.capture = &out;
-    warm_up(*p, vm);  // would hang on the loop, or print
+    warm_up(*p, placement, vm);  // would hang on the loop, or print
     BOOST_TEST(out == "", c.src);
     if (c.input.is_undefined()) continue;
     Value r = vm.call_entry(&c.input, 1);
@@ -518,7 +521,8 @@ BOOST_AUTO_TEST_CASE(warm_up_calls_only_straight_line_entries) {
       "w = tensor([[1.0, 0.0, -1.0], [2.0, 1.0, 0.0]])\n"
       "def forward(x: Tensor[B, 3]) -> Tensor[B, 2]:\n    return relu(x @ w.T + 1.0)\n");
   RegisterVM vm(*p);
-  warm_up(*p, vm);
+  Placement placement(*p, cpu_device());
+  warm_up(*p, placement, vm);
   const int64_t shape[] = {2, 3};
   TensorObj* x = new_tensor(shape);
   for (int i = 0; i < 6; ++i) x->data[i] = float(i);

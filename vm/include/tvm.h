@@ -59,12 +59,25 @@ typedef enum tvm_kind {
 
 /* ---- packages */
 
-/* Loading reads, checks and verifies the whole package, readies the CPU (OpenBLAS), and, when
- * the entry is straight-line code (no calls, no loops: it cannot print or run long), calls it
- * once on zeros of the declared shapes in the loading thread, so that the first real call costs
- * what later ones do. NULL on error, with err filled in. */
+/* Loading reads, checks and verifies the whole package, places it on a device and readies that
+ * (OpenBLAS on the CPU; on a GPU the weights are uploaded once), and, when the entry is
+ * straight-line code (no calls, no loops: it cannot print or run long), calls it once on zeros
+ * of the declared shapes in the loading thread, so that the first real call costs what later
+ * ones do. NULL on error, with err filled in.
+ *
+ * The device is "auto" for these two: an NVIDIA GPU when one is present and the CUDA plugin
+ * (libtvm_cuda.so) opens it, else the CPU. */
 tvm_package* tvm_package_load_file(const char* path, tvm_error* err);
 tvm_package* tvm_package_load_memory(const void* data, size_t size, tvm_error* err);
+/* The same on a named device: "cpu", "cuda" or "auto" (NULL: "auto"). "cuda" with no GPU, no
+ * driver or no plugin fails with TVM_ERR_DEVICE and a message that says which. On a GPU every
+ * call copies its tensor inputs in and its result out once (results are always host memory),
+ * and an entry of straight-line code with tensor inputs is recorded as a CUDA graph on its
+ * first call for each calling thread and input shapes, and replayed after. */
+tvm_package* tvm_package_load_file_on(const char* path, const char* device, tvm_error* err);
+tvm_package* tvm_package_load_memory_on(const void* data, size_t size, const char* device, tvm_error* err);
+/* "cpu" or "cuda": where the package runs. */
+const char* tvm_package_device(const tvm_package* pkg);
 void tvm_package_free(tvm_package* pkg);
 
 /* 1 for a script package (its top level is the entry; see tvm_package_run), 0 for a function. */
