@@ -5,6 +5,7 @@
 #                        man-page lint) and the same suites under ASan+UBSan
 #   make demo            build and run the seed programs
 #   make bench           benchmarks against peers (lua5.4, luajit -joff, python3)
+#   make test-gpu        the GPU tests with compute-sanitizer (on a machine with an NVIDIA GPU)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deps            install the Debian packages the build needs (apt-get as root)
 #   make clean
@@ -76,7 +77,7 @@ STDLIB_SRCS := $(wildcard stdlib/*.tl)
 STDLIB_OUT  := $(STDLIB_SRCS:stdlib/%=$(BUILD)/share/tvm/stdlib/%)
 MANPAGES    := $(wildcard man/*.[1-9])
 
-.PHONY: all test unit programs lint test-asan demo bench install deps clean
+.PHONY: all test unit programs lint test-asan test-gpu demo bench install deps clean
 .DELETE_ON_ERROR:
 
 all: $(BIN)/tvm-run $(BIN)/tvm-pack $(LIB)/libtvmrt.a $(LIB)/libtvmrt.so $(STDLIB_OUT) $(CUDA_PLUGIN)
@@ -109,6 +110,19 @@ $(LIB)/libtvm_cuda.so: $(CUDA_SRCS) $(wildcard gpu/*.h gpu/*.cuh) vm/device.h vm
 	@mkdir -p $(@D)
 	$(NVCC) -std=c++20 -O3 -Xcompiler -fPIC,-Wall,-Wextra -shared $(CUDA_ARCH) -Ivm -o $@ $(CUDA_SRCS) \
 	  -lcublasLt -lcublas -Xlinker -rpath=$(CUDA_HOME)/lib64
+
+# The fake CUDA plugin (tests/fakecuda/): the CPU device's kernels behind a Device named "cuda"
+# whose memory the host cannot read, loaded with TVM_CUDA_PLUGIN to test the runtime's device
+# plumbing on machines without a GPU. Test-only (not in all or install). Self-contained: the CPU
+# device's sources are compiled in with hidden visibility (tvm-run exports nothing to link
+# against), and with the build's flags, sanitizers included, since it is loaded into that build.
+FAKE_CUDA      := $(LIB)/libtvm_fakecuda.so
+FAKE_CUDA_SRCS := tests/fakecuda/fake_cuda.cpp vm/cpu_device.cpp vm/cpu_fused.cpp
+$(FAKE_CUDA): $(FAKE_CUDA_SRCS) $(wildcard vm/*.h)
+	@mkdir -p $(@D)
+	$(CXX) $(filter-out -MMD -MP,$(ALL_CXXFLAGS)) -fPIC -fvisibility=hidden -shared -Wl,--no-undefined \
+	  $(ALL_LDFLAGS) -o $@ $(FAKE_CUDA_SRCS) -ldl
+
 $(LIB)/libtvmfront.a: $(FRONT_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
@@ -157,13 +171,22 @@ unit: $(BIN)/unit-tests
 # threads on one package), then generated programs (fixed seeds) whose output must equal
 # python3's interpreted and the interpreter's packaged (tests/gen_programs.py).
 GEN_PROGRAMS ?= 300
-programs: all $(BIN)/capi-test $(BIN)/capi-test-shared
+programs: all $(BIN)/capi-test $(BIN)/capi-test-shared $(FAKE_CUDA)
 	tests/run_programs.sh $(BIN)/tvm-run
 	tests/run_programs.sh --pack $(BIN)/tvm-pack $(BIN)/tvm-run
 	tests/cli.sh $(BIN)
 	tests/capi.sh $(BIN)
+	@echo "--device cuda on the fake CUDA device (tests/fakecuda: GPU memory the host cannot read):"
+	TVM_CUDA_PLUGIN=$(abspath $(FAKE_CUDA)) tests/run_programs.sh $(BIN)/tvm-run --device cuda
+	TVM_CUDA_PLUGIN=$(abspath $(FAKE_CUDA)) tests/run_programs.sh --pack $(BIN)/tvm-pack $(BIN)/tvm-run --device cuda
+	TVM_CUDA_PLUGIN=$(abspath $(FAKE_CUDA)) CAPI_DEVICE=cuda tests/capi.sh $(BIN)
+	tests/gpu.sh $(BIN)
 	tests/diff_programs.sh --pack $(BIN)/tvm-pack $(BIN)/tvm-run 0 $(GEN_PROGRAMS)
 	tests/diff_programs.sh --tensors --pack $(BIN)/tvm-pack $(BIN)/tvm-run 0 50
+
+# The GPU tests with the sanitizer pass, on a machine with an NVIDIA GPU (they skip elsewhere).
+test-gpu: all
+	tests/gpu.sh $(BIN) --sanitizer
 
 lint:
 	@for m in $(MANPAGES); do \
@@ -207,7 +230,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(BIN)/tvm-run $(BIN)/tvm-pack $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(LIB)/libtvmrt.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIB)/libtvmrt.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB)/libtvmrt.so $(CUDA_PLUGIN) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 vm/include/tvm.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(STDLIB_SRCS) $(DESTDIR)$(PREFIX)/share/tvm/stdlib/
 	for m in $(MANPAGES); do \

@@ -117,7 +117,7 @@ LtPlan make_plan(ThreadContext& c, const LtKey& key) {
 
   cublasLtMatmulPreference_t pref = nullptr;
   ok = ok && cublasLtMatmulPreferenceCreate(&pref) == CUBLAS_STATUS_SUCCESS;
-  const uint64_t workspace = c.lt_workspace_bytes;
+  const uint64_t workspace = c.workspace_bytes;
   ok = ok && cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
                                                   sizeof workspace) == CUBLAS_STATUS_SUCCESS;
   const uint32_t align_w = 1u << key.align_w, align_x = 1u << key.align_x, align_y = 1u << key.align_y;
@@ -148,8 +148,10 @@ LtPlan make_plan(ThreadContext& c, const LtKey& key) {
 bool lt_linear(ThreadContext& c, const float* x, const float* w, const float* b, float* y, int64_t m, int64_t n,
                int64_t k, cublasLtEpilogue_t epilogue) {
   if (!c.lt) {
-    if (!lt_handle(c)) {
-      clear_error();  // the cuBLAS fallback runs instead
+    // Not while recording: creating a handle is no part of a recording (capture_begin made
+    // one if it could).
+    if (c.recording || !lt_handle(c)) {
+      if (!c.recording) clear_error();  // the cuBLAS fallback runs instead
       return false;
     }
   }
@@ -171,7 +173,7 @@ bool lt_linear(ThreadContext& c, const float* x, const float* w, const float* b,
     return false;
   const float alpha = 1.f, beta = 0.f;
   const cublasStatus_t s = cublasLtMatmul(c.lt, p.op, &alpha, w, p.w, x, p.x, &beta, y, p.y, y, p.y, &p.algo,
-                                          c.lt_workspace, p.workspace, c.stream);
+                                          c.workspace, p.workspace, c.stream);
   if (s != CUBLAS_STATUS_SUCCESS) {
     cudaGetLastError();
     p.usable = false;  // not again for this key: straight to the fallback

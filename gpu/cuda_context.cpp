@@ -1,9 +1,12 @@
 // The CUDA plugin's per-thread state: the error message, the stream, the cuBLAS and cuBLASLt
-// handles and the scratch memory (gpu/cuda_device.cu explains the design).
+// handles, the GEMM workspace and the scratch memory, and what a CUDA-graph recording keeps
+// (gpu/cuda_device.cu explains the design).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
+#include <utility>
 
 #include "cuda_internal.h"
 
@@ -14,6 +17,7 @@ namespace {
 
 thread_local std::string pending_error;   // the first failure since the last read
 thread_local std::string reported_error;  // what take_error() last returned (kept alive for the caller)
+thread_local ThreadContext this_thread;
 
 DeviceInfo info;
 
@@ -38,6 +42,7 @@ const char* blas_status_name(cublasStatus_t s) {
 // ---------------------------------------------------------------- errors
 
 void record_error(const std::string& message) {
+  if (this_thread.recording) this_thread.recording->failed = true;
   if (pending_error.empty()) pending_error = message;
 }
 
@@ -71,12 +76,13 @@ void set_device_info(const DeviceInfo& i) { info = i; }
 
 // ---------------------------------------------------------------- the thread's context
 
-namespace {
-thread_local ThreadContext this_thread;
-}
-
 ThreadContext::~ThreadContext() {
   if (!ready) return;
+  if (Recording* r = std::exchange(recording, nullptr)) {  // the thread exits while recording
+    cudaGraph_t g = nullptr;
+    if (cudaStreamEndCapture(stream, &g) == cudaSuccess && g) r->graph = g;
+    destroy_recording(r);
+  }
   // Work still queued may use the blocks given back below: let it finish, so that they can go
   // back to the pool as free at once. Errors are ignored (the process may be exiting).
   cudaStreamSynchronize(stream);
@@ -84,7 +90,8 @@ ThreadContext::~ThreadContext() {
   lt_plans = nullptr;
   if (lt) cublasLtDestroy(lt);
   if (blas) cublasDestroy(blas);
-  if (lt_workspace) pool_free_synchronized(lt_workspace);
+  workspace_block.reset();  // back to the pool unless a recording still holds it
+  workspace = nullptr;
   if (scratch) pool_free_synchronized(scratch);
   cudaStreamDestroy(stream);
   cudaGetLastError();
@@ -127,7 +134,11 @@ cublasHandle_t blas_handle(ThreadContext& c) {
     record_blas_error("cannot create a handle", s);
     return nullptr;
   }
-  return c.blas = h;
+  c.blas = h;
+  // Our workspace rather than cuBLAS's own (cublasSetStream would reset it: it is set after).
+  // Without one (out of memory) cuBLAS still works, outside recordings (capture_begin insists).
+  ensure_workspace(c);
+  return c.blas;
 }
 
 cublasLtHandle_t lt_handle(ThreadContext& c) {
@@ -142,14 +153,53 @@ cublasLtHandle_t lt_handle(ThreadContext& c) {
   c.lt = h;
   // The workspace lets cuBLASLt pick split-K and stream-K algorithms; without one (out of
   // memory) it still runs, on the algorithms that need none.
-  if (void* ws = pool_alloc(kLtWorkspaceBytes)) {
-    c.lt_workspace = ws;
-    c.lt_workspace_bytes = kLtWorkspaceBytes;
-  }
+  ensure_workspace(c);
   return c.lt;
 }
 
+bool ensure_workspace(ThreadContext& c) {
+  if (!c.workspace) {
+    void* ws = pool_alloc(kWorkspaceBytes);
+    if (!ws) return false;
+    try {
+      // The last owner (the context, or a recording made on this thread) has waited for its own
+      // work on the block when it lets go.
+      c.workspace_block = std::shared_ptr<void>(ws, [](void* p) { pool_free_synchronized(p); });
+    } catch (const std::bad_alloc&) {  // the deleter has freed ws
+      return false;
+    }
+    c.workspace = ws;
+    c.workspace_bytes = kWorkspaceBytes;
+  }
+  if (c.blas && !c.blas_workspace) {
+    const cublasStatus_t s = cublasSetWorkspace(c.blas, c.workspace, c.workspace_bytes);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+      cudaGetLastError();
+      return false;
+    }
+    c.blas_workspace = true;
+  }
+  return true;
+}
+
 void* scratch(ThreadContext& c, size_t bytes) {
+  if (Recording* r = c.recording) {
+    // The recording's own blocks: its replays may run on another thread, concurrently with this
+    // one's work, and after the context is gone. A block outgrown stays reserved for the
+    // recording, since the kernels recorded before use it.
+    if (bytes <= r->scratch_bytes) return r->scratch;
+    size_t want = r->scratch_bytes ? r->scratch_bytes : size_t(1) << 16;
+    while (want < bytes) want *= 2;
+    void* p = pool_alloc(want);
+    if (!p) {
+      record_error("CUDA: out of device memory for " + std::to_string(bytes) + " bytes of temporaries");
+      return nullptr;
+    }
+    pool_reserve(*r, p);
+    r->scratch = p;
+    r->scratch_bytes = want;
+    return p;
+  }
   if (bytes <= c.scratch_bytes) return c.scratch;
   // Grow by doubling. The old block may still be read by queued work of this stream: the pool
   // orders its reuse after that work.
@@ -164,6 +214,18 @@ void* scratch(ThreadContext& c, size_t bytes) {
   c.scratch = p;
   c.scratch_bytes = want;
   return p;
+}
+
+// ---------------------------------------------------------------- recordings
+
+void destroy_recording(Recording* r) {
+  if (!r) return;
+  if (r->exec) cudaGraphExecDestroy(r->exec);
+  if (r->graph) cudaGraphDestroy(r->graph);
+  if (r->done) cudaEventDestroy(r->done);
+  cudaGetLastError();
+  pool_release_reserved(*r);
+  delete r;  // and with it the recording's share of the workspace
 }
 
 }  // namespace tvm::cuda

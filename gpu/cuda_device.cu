@@ -2,18 +2,19 @@
 // NVIDIA GPU, with the CPU device's semantics (vm/cpu_device.cpp, vm/cpu_fused.cpp).
 //
 // The runtime does not link this library: vm/cuda_plugin.cpp opens it with dlopen and calls
+//   tvm_cuda_plugin_abi()                     kDeviceAbi: the layout of the tables it was built with
 //   tvm_cuda_plugin_open(&device, why, len)  0, or 1 no usable driver, 2 no GPU, 3 other error
 //   tvm_cuda_plugin_version()                 a one-line description of the build
 //   tvm_cuda_last_error()                     the last kernel failure on this thread, cleared
 // so a machine without CUDA never loads it, and one with a driver but no GPU gets a one-line
 // answer rather than a crash. Only vm/device.h and vm/fused.h are shared with the runtime (the
 // structs' layout); nothing of libtvmrt is called. cudart is linked statically, cuBLAS and
-// cuBLASLt dynamically. Only the three C functions are exported.
+// cuBLASLt dynamically. Only these four C functions are exported.
 //
 // Files:
-//   cuda_device.cu    this file: the tables, the entry points, memory copies, prepare
+//   cuda_device.cu    this file: the tables, the entry points, memory copies, recording, prepare
 //   cuda_pool.cpp     the caching allocator
-//   cuda_context.cpp  per-thread stream and handles, error recording
+//   cuda_context.cpp  per-thread stream, handles and workspace, error recording, recordings
 //   cuda_kernels.cu   elementwise (separate and fused), reduce, softmax, layer_norm, permute
 //   cuda_blas.cu      gemm (cuBLAS) and linear (cuBLASLt with fused epilogues)
 //   cuda_math.cuh     the per-element functions, mirroring vm/cpu_math.h
@@ -28,11 +29,25 @@
 // Streams and handles (cuda_context.cpp). Every kernel runs on the calling thread's own
 // non-blocking stream, created on first use, so threads running programs concurrently do not
 // serialise on the GPU. Each thread also has its own cuBLAS handle and cuBLASLt handle bound to
-// that stream, a 32 MiB cuBLASLt workspace and a scratch buffer for temporaries (reduction
-// partials), all from the pool, and all reused without synchronization because the stream orders
-// them. Kernels are asynchronous: to_host waits for the thread's stream (it is where a program's
-// results become visible to the host), and to_device completes before it returns, so that
-// uploaded data (a package's constants, shared by all threads) is visible to every stream.
+// that stream, a 32 MiB GEMM workspace the two share (cuBLAS's through cublasSetWorkspace, so it
+// never allocates its own) and a scratch buffer for temporaries (reduction partials), all from
+// the pool, and all reused without synchronization because the stream orders them. Kernels are
+// asynchronous: to_host waits for the thread's stream (it is where a program's results become
+// visible to the host), and to_device completes before it returns, so that uploaded data (a
+// package's constants, shared by all threads) is visible to every stream.
+//
+// Recording (capture_begin .. capture_end, graph_launch, graph_destroy). A program is many small
+// kernels, each costing microseconds of host time to launch; a CUDA graph replays a whole call
+// with one launch. Recording is stream capture of the thread's stream, in ThreadLocal mode so
+// that other threads' allocations and waits neither fail nor break it. A replay writes every
+// address the recording used, so each must stay valid until graph_destroy: memory the thread
+// frees while recording is reserved for the recording (cuda_pool.cpp), temporaries come from the
+// recording's own scratch blocks, and the GEMM workspace is shared with the thread, released
+// when both are done with it. to_device and to_host fail the recording (vm/device.h): nothing
+// has run for the host to read, and a replayed upload would copy the same bytes again.
+// graph_destroy waits for an event recorded after the last replay before the reserved memory
+// goes back. Replays may run on any thread's stream but must not overlap other GEMMs on
+// the shared workspace: the runtime replays a recording only on the thread that made it.
 //
 // GEMMs (cuda_blas.cu). gemm is cuBLAS SGEMM (strided-batched when batch > 1, 64-bit sizes),
 // row-major handled by computing Cᵀ = op(B)ᵀ·op(A)ᵀ; FP32 accumulation, TF32 only with
@@ -62,13 +77,18 @@
 // Errors. The Kernels functions return void and must never abort the process: a failed launch,
 // a cuBLAS error, an asynchronous fault seen at the next synchronization, or running out of
 // memory for temporaries is recorded in a thread-local message (the first one since the last
-// read), which tvm_cuda_last_error() returns and clears. alloc returns null when out of memory.
+// read), which Device::last_error (and tvm_cuda_last_error()) returns and clears. alloc returns
+// null when out of memory, and while recording fails without releasing the cache (the plain call
+// that follows a failed recording can).
 #include <cuda_runtime.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <new>
 #include <string>
+#include <utility>
 
 #include "cuda_internal.h"
 #include "fused.h"
@@ -94,6 +114,10 @@ void to_device(void* dst, const void* host_src, size_t bytes) {
   if (bytes == 0) return;
   ThreadContext* c = context();
   if (!c) return;
+  if (c->recording) {  // a replay would copy the same bytes again (vm/device.h): not recordable
+    record_error("CUDA to_device while recording a CUDA graph (a replay would copy the same bytes again)");
+    return;
+  }
   cudaError_t e = cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, c->stream);
   if (e == cudaSuccess) e = cudaStreamSynchronize(c->stream);
   if (e != cudaSuccess) record_cuda_error("to_device", e);
@@ -103,9 +127,136 @@ void to_host(void* host_dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
   ThreadContext* c = context();
   if (!c) return;
+  if (c->recording) {  // nothing has run: there is nothing to read (and waiting would end the recording)
+    record_error("CUDA to_host while recording a CUDA graph (the host cannot read inside a recording)");
+    if (host_dst) std::memset(host_dst, 0xFF, bytes);  // nan, not stale data
+    return;
+  }
   cudaError_t e = cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, c->stream);
   if (e == cudaSuccess) e = cudaStreamSynchronize(c->stream);
   if (e != cudaSuccess) record_cuda_error("to_host", e);
+}
+
+// ---------------------------------------------------------------- recording (CUDA graphs)
+
+// The mode stream capture runs in. ThreadLocal: another thread's cudaMalloc, cudaFree or
+// synchronization (the pool, other threads' to_host) neither fails nor breaks this recording, as
+// they would under Global, while on this thread a call capture cannot express still fails the
+// recording instead of silently running outside it. The few such calls that are safe (the pool
+// reusing idle memory or calling cudaMalloc) relax the mode around themselves (RelaxedCapture).
+constexpr cudaStreamCaptureMode kCaptureMode = cudaStreamCaptureModeThreadLocal;
+
+bool capture_begin() {
+  ThreadContext* c = context();
+  if (!c) return false;
+  if (c->recording) {
+    record_error("CUDA capture_begin: this thread is already recording a CUDA graph");
+    return false;
+  }
+  // What the recorded kernels use, made now: nothing may be created or allocated outside the
+  // pool while recording. cuBLAS gets the workspace (cublasSetWorkspace) so that it never
+  // allocates inside the recording, which cuBLAS's documentation asks of graph capture. Without
+  // a cuBLASLt handle linear records cuBLAS's SGEMM instead.
+  if (!blas_handle(*c)) return false;
+  if (!lt_handle(*c)) clear_error();
+  if (!ensure_workspace(*c)) {
+    record_error("CUDA capture_begin: cannot give cuBLAS its workspace (out of device memory?)");
+    return false;
+  }
+  // The work queued before: finished, so that the blocks this stream freed are idle (the pool
+  // hands out only idle blocks while recording) and a fault it caused is not blamed on the
+  // recording.
+  cudaError_t e = cudaStreamSynchronize(c->stream);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    record_cuda_error("cannot begin recording a CUDA graph", e);
+    return false;
+  }
+  cudaGetLastError();  // nothing stale for the launch checks inside the recording
+
+  Recording* r = new (std::nothrow) Recording;
+  if (!r) {
+    record_error("CUDA capture_begin: out of host memory");
+    return false;
+  }
+  r->workspace = c->workspace_block;
+  e = cudaStreamBeginCapture(c->stream, kCaptureMode);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    delete r;
+    record_cuda_error("cannot begin recording a CUDA graph", e);
+    return false;
+  }
+  c->recording = r;
+  return true;
+}
+
+void* capture_end() {
+  ThreadContext* c = existing_context();
+  Recording* r = c ? std::exchange(c->recording, nullptr) : nullptr;
+  if (!r) {
+    record_error("CUDA capture_end without capture_begin");
+    return nullptr;
+  }
+  // Ended even when the recording failed or was invalidated: the stream is usable again after.
+  cudaGraph_t graph = nullptr;
+  cudaError_t e = cudaStreamEndCapture(c->stream, &graph);
+  r->graph = graph;
+  if (e == cudaSuccess && !graph) e = cudaErrorStreamCaptureInvalidated;
+  if (e == cudaSuccess && !r->failed) e = cudaGraphInstantiate(&r->exec, graph, 0);
+  if (e == cudaSuccess && !r->failed) e = cudaEventCreateWithFlags(&r->done, cudaEventDisableTiming);
+  if (e != cudaSuccess || r->failed) {
+    // Nothing was run: the reserved blocks are free at once. The failure is not the program's.
+    destroy_recording(r);
+    cudaGetLastError();
+    clear_error();
+    return nullptr;
+  }
+  return r;
+}
+
+bool graph_launch(void* graph) {
+  if (!graph) {
+    record_error("CUDA graph_launch: no graph");
+    return false;
+  }
+  ThreadContext* c = context();
+  if (!c) return false;
+  if (c->recording) {
+    record_error("CUDA graph_launch while recording a CUDA graph");
+    return false;
+  }
+  Recording& r = *static_cast<Recording*>(graph);
+  std::lock_guard<std::mutex> lock(r.launch_mu);
+  cudaError_t e = cudaGraphLaunch(r.exec, c->stream);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    record_cuda_error("graph launch", e);
+    return false;
+  }
+  // Launches of one graph run one after another, whatever their streams: `done`, recorded after
+  // the last, completes after all of them (graph_destroy waits for it).
+  e = cudaEventRecord(r.done, c->stream);
+  if (e != cudaSuccess) {  // nothing to wait for later: wait now
+    cudaGetLastError();
+    e = cudaStreamSynchronize(c->stream);
+    if (e != cudaSuccess) record_cuda_error("graph launch", e);
+  }
+  return true;
+}
+
+void graph_destroy(void* graph) {
+  if (!graph) return;
+  Recording* r = static_cast<Recording*>(graph);
+  // Waiting for an event from outside a recording is safe when this thread records another.
+  ThreadContext* c = existing_context();
+  RelaxedCapture relaxed(c && c->recording);
+  {
+    std::lock_guard<std::mutex> lock(r->launch_mu);
+    if (r->done) cudaEventSynchronize(r->done);  // never recorded: returns at once
+  }
+  destroy_recording(r);
+  cudaGetLastError();
 }
 
 // ---------------------------------------------------------------- prepare
@@ -119,6 +270,7 @@ void prepare() {
     clear_error();
     return;
   }
+  if (c->recording) return;  // it would be recorded (and its wait would end the recording)
   blas_handle(*c);
   lt_handle(*c);
 
@@ -197,6 +349,11 @@ const Device kDevice = {
     .to_host = to_host,
     .kernels = &kKernels,
     .prepare = prepare,
+    .last_error = take_error,
+    .capture_begin = capture_begin,
+    .capture_end = capture_end,
+    .graph_launch = graph_launch,
+    .graph_destroy = graph_destroy,
 };
 
 // ---------------------------------------------------------------- opening the device
@@ -291,3 +448,5 @@ TVM_CUDA_EXPORT const char* tvm_cuda_plugin_version(void) {
 }
 
 TVM_CUDA_EXPORT const char* tvm_cuda_last_error(void) { return tvm::cuda::take_error(); }
+
+TVM_CUDA_EXPORT int tvm_cuda_plugin_abi(void) { return tvm::kDeviceAbi; }

@@ -16,6 +16,16 @@
 //
 // When cudaMalloc fails, every cached block is released (after its event) and the allocation
 // is tried once more; then alloc returns null.
+//
+// Recording (CUDA graphs, cuda_device.cu). Nothing runs while a thread records, and the graph
+// replays later, on whatever stream launches it, so stream order means nothing for the blocks
+// the recording uses. capture_begin waits for the thread's stream first, so the blocks that
+// stream freed are idle; while recording, alloc hands out only idle blocks (this stream's, ones
+// with no event, ones whose event has completed: waiting on an event from outside a capture is
+// not something a recording can express) or new ones from cudaMalloc, and never releases the
+// cache (cudaFree synchronizes). A block the recording thread frees is not free: its replays
+// will write it, so it is reserved for the recording (pool_reserve) until graph_destroy, when
+// the replays are done and it comes back free with no event.
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -61,11 +71,14 @@ class Pool {
   void* alloc(size_t bytes);
   void free(void* p, bool synchronized);
   void release_cached();
+  void reserve(Recording& r, void* p);
+  void release_reserved(Recording& r);
 
  private:
   std::mutex mu_;
   std::vector<Block> free_[kNumClasses];
-  std::unordered_map<void*, int> live_;  // block -> class
+  std::unordered_map<void*, int> live_;      // block -> class
+  std::unordered_map<void*, int> reserved_;  // blocks a recording keeps -> class
   std::vector<cudaEvent_t> spare_events_;
 
   cudaEvent_t take_event();  // under mu_: a spare event, or a new one
@@ -91,25 +104,47 @@ cudaEvent_t Pool::take_event() {
   return e;
 }
 
+// While recording, how many other streams' blocks alloc asks about (cudaEventQuery) before it
+// takes new memory instead.
+constexpr int kRecordingQueries = 4;
+
 void* Pool::alloc(size_t bytes) {
   if (bytes > (size_t(1) << kMaxLog2)) return nullptr;
   const int cls = class_of(bytes);
   ThreadContext* ctx = existing_context();
   cudaStream_t mine = ctx ? ctx->stream : nullptr;
+  const bool recording = ctx && ctx->recording;
+  // cudaMalloc and cudaEventQuery are refused on a recording thread unless relaxed: neither
+  // is part of the recording, nor touches its stream.
+  RelaxedCapture relaxed(recording);
 
   Block b{};
   bool found = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& list = free_[cls];
-    if (!list.empty()) {
-      // Prefer a block this stream freed (no wait), the most recent first (warm in L2).
-      size_t pick = list.size() - 1;
-      for (size_t i = list.size(); i-- > 0;)
-        if (list[i].stream == mine) {
-          pick = i;
-          break;
+    // Prefer a block this stream freed (no wait), the most recent first (warm in L2); while
+    // recording, any idle one (see the file's header).
+    size_t pick = list.size();
+    for (size_t i = list.size(); i-- > 0;)
+      if (list[i].stream == mine || (recording && !list[i].ready)) {
+        pick = i;
+        break;
+      }
+    if (pick == list.size() && !list.empty()) {
+      if (!recording) {
+        pick = list.size() - 1;
+      } else {
+        for (size_t i = list.size(), asked = 0; i-- > 0 && asked < kRecordingQueries; ++asked) {
+          if (cudaEventQuery(list[i].ready) == cudaSuccess) {
+            pick = i;
+            break;
+          }
+          cudaGetLastError();  // cudaErrorNotReady: not for the next launch check to see
         }
+      }
+    }
+    if (pick < list.size()) {
       b = list[pick];
       list[pick] = list.back();
       list.pop_back();
@@ -119,7 +154,7 @@ void* Pool::alloc(size_t bytes) {
   }
   if (found) {
     if (b.ready) {
-      if (b.stream != mine || !mine) {
+      if (!recording && (b.stream != mine || !mine)) {
         // Another stream's block: this stream waits for the work queued before it was freed
         // (or the host does, when this thread has no stream yet).
         cudaError_t e = mine ? cudaStreamWaitEvent(mine, b.ready, 0) : cudaEventSynchronize(b.ready);
@@ -139,6 +174,7 @@ void* Pool::alloc(size_t bytes) {
   void* p = nullptr;
   if (cudaMalloc(&p, size) != cudaSuccess) {
     cudaGetLastError();  // not sticky: clear it, so that the next launch check does not see it
+    if (recording) return nullptr;  // the cache cannot be released now: the plain call can
     release_cached();
     if (cudaMalloc(&p, size) != cudaSuccess) {
       cudaGetLastError();
@@ -153,6 +189,10 @@ void* Pool::alloc(size_t bytes) {
 void Pool::free(void* p, bool synchronized) {
   if (!p) return;
   ThreadContext* ctx = synchronized ? nullptr : existing_context();
+  if (ctx && ctx->recording) {  // the recording's replays will use it: kept until graph_destroy
+    reserve(*ctx->recording, p);
+    return;
+  }
   Block b{p, nullptr, nullptr};
   int cls;
   {
@@ -185,6 +225,7 @@ void Pool::free(void* p, bool synchronized) {
 }
 
 void Pool::release_cached() {
+  if (ThreadContext* ctx = existing_context(); ctx && ctx->recording) return;
   std::vector<Block> blocks;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -203,12 +244,39 @@ void Pool::release_cached() {
     if (b.ready) spare_events_.push_back(b.ready);
 }
 
+void Pool::reserve(Recording& r, void* p) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(p);
+    if (it != live_.end()) {
+      r.owned.push_back(p);  // first: if it throws, the block is still live, not lost
+      reserved_.emplace(p, it->second);
+      live_.erase(it);
+      return;
+    }
+  }
+  record_error("CUDA free: the pointer was not allocated by this device");
+}
+
+void Pool::release_reserved(Recording& r) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (void* p : r.owned) {
+    auto it = reserved_.find(p);
+    if (it == reserved_.end()) continue;
+    free_[it->second].push_back(Block{p, nullptr, nullptr});
+    reserved_.erase(it);
+  }
+  r.owned.clear();
+}
+
 }  // namespace
 
 void* pool_alloc(size_t bytes) { return pool().alloc(bytes); }
 void pool_free(void* p) { pool().free(p, false); }
 void pool_free_synchronized(void* p) { pool().free(p, true); }
 void pool_release_cached() { pool().release_cached(); }
+void pool_reserve(Recording& r, void* p) { pool().reserve(r, p); }
+void pool_release_reserved(Recording& r) { pool().release_reserved(r); }
 
 }  // namespace tvm::cuda
 

@@ -126,6 +126,47 @@ else
   check run-cuda-no-gpu 4 "" "no GPU" -- bash -c "'$tvm' '$tmp/model.pkg' --device cuda --random --input k=0 2>&1 >/dev/null | grep -Eq '^tvm-run: --device cuda: (no CUDA driver|no CUDA-capable GPU|CUDA driver is too old)' && echo 'no GPU' >&2; exit 4"
 fi
 check run-model-cpu 0 "$want" "" -- "$tvm" "$tmp/model.pkg" --device cpu --input x="$ones_npy" --input k=1
+# --device cuda on the fake CUDA device (tests/fakecuda: the CPU's kernels behind memory the host
+# cannot read, built as libtvm_fakecuda.so): uploads, copies back, graphs and every error path.
+fake=$lib/libtvm_fakecuda.so
+if [[ -f $fake ]]; then
+  F=(env TVM_CUDA_PLUGIN="$fake")
+  mlp_want=$("$tvm" "$tmp/model.pkg" --device cpu --random --dim B=3 --input k=1)
+  check fake-model 0 "$mlp_want" "" -- "${F[@]}" "$tvm" "$tmp/model.pkg" --device cuda --random --dim B=3 --input k=1
+  check fake-model-auto 0 "$mlp_want" "" -- "${F[@]}" "$tvm" "$tmp/model.pkg" --random --dim B=3 --input k=1
+  check fake-script 0 "$want" "" -- "${F[@]}" "$tvm" --device cuda "$tmp/model.tl"
+  check fake-script-default-cpu 0 "$want" "" -- env TVM_CUDA_PLUGIN="$fake" TVM_FAKECUDA_OPEN=nogpu "$tvm" "$tmp/model.tl"
+  # Recorded and replayed: a tensor-only straight-line entry, one recording per input shape.
+  cat >"$tmp/ew.tl" <<'TL'
+import nn
+manual_seed(3)
+lin = nn.Linear(8, 4)
+def forward(x: Tensor[B, 8], y: Tensor[B, 4]) -> Tensor[B, 4]:
+    return relu(lin(x)) * 2.0 - y.sum(axis=1, keepdims=True) + softmax(y, axis=1)
+TL
+  "$pack" "$tmp/ew.tl" -o "$tmp/ew.pkg"
+  ew_want=$("$tvm" "$tmp/ew.pkg" --device cpu --random --dim B=5)
+  check fake-graph 0 "$ew_want" "" -- "${F[@]}" "$tvm" "$tmp/ew.pkg" --device cuda --random --dim B=5
+  check fake-graph-off 0 "$ew_want" "" -- "${F[@]}" TVM_CUDA_GRAPHS=0 "$tvm" "$tmp/ew.pkg" --device cuda --random --dim B=5
+  check fake-graph-bench 0 "  device      cuda: 1 CUDA graph(s) recorded, 23 replayed calls" "" -- bash -c "TVM_CUDA_PLUGIN='$fake' '$tvm' '$tmp/ew.pkg' --device cuda --random --dim B=5 --bench 20 | tail -n 1"
+  check fake-graph-bench-off 0 "  device      cuda: 0 CUDA graph(s) recorded, 0 replayed calls" "" -- bash -c "TVM_CUDA_PLUGIN='$fake' TVM_CUDA_GRAPHS=0 '$tvm' '$tmp/ew.pkg' --device cuda --random --dim B=5 --bench 20 | tail -n 1"
+  # An entry that takes a number is not recorded (it would be baked into the recording).
+  check fake-graph-not-numbers 0 "  device      cuda: 0 CUDA graph(s) recorded, 0 replayed calls" "" -- bash -c "TVM_CUDA_PLUGIN='$fake' '$tvm' '$tmp/model.pkg' --device cuda --random --input k=1 --bench 5 | tail -n 1"
+  # The device's failures: exit code 4 and one line, never a crash.
+  check fake-no-driver 4 "" "tvm-run: --device cuda: no CUDA driver is installed (fake)" -- "${F[@]}" TVM_FAKECUDA_OPEN=nodriver "$tvm" "$tmp/model.pkg" --device cuda --random --input k=1
+  check fake-no-gpu-auto 0 "$mlp_want" "" -- "${F[@]}" TVM_FAKECUDA_OPEN=nogpu "$tvm" "$tmp/model.pkg" --random --dim B=3 --input k=1
+  check fake-no-gpu-script 4 "" "tvm-run: --device cuda: no CUDA-capable GPU (fake)" -- "${F[@]}" TVM_FAKECUDA_OPEN=nogpu "$tvm" --device cuda "$tmp/hi.tl"
+  check fake-oom-weights 4 "" "tvm-run: cuda: out of device memory (a tensor of shape (3,) needs 64 bytes)" -- "${F[@]}" TVM_FAKECUDA_MEMORY=64 "$tvm" "$tmp/model.pkg" --device cuda --random --input k=1
+  printf 'xs = []\nwhile True:\n    xs.append(ones(1024, 1024))\n' >"$tmp/oom.tl"
+  check fake-oom-script 4 "" "$tmp/oom.tl:3:15: runtime error: cuda: out of device memory (a tensor of shape (1024, 1024) needs 4194304 bytes)" -- "${F[@]}" TVM_FAKECUDA_MEMORY=100000000 "$tvm" --device cuda "$tmp/oom.tl"
+  # (a failure is reported at the next op or copy, as an asynchronous GPU fault would be)
+  check fake-kernel-failure 4 "" "$tmp/ew.tl:5:12: runtime error: cuda: fake cuda: injected kernel failure" -- "${F[@]}" TVM_FAKECUDA_FAIL_KERNEL=1 TVM_CUDA_GRAPHS=0 "$tvm" "$tmp/ew.pkg" --device cuda --random --dim B=5
+  check fake-kernel-failure-replay 4 "" "tvm-run: cuda: fake cuda: injected kernel failure" -- "${F[@]}" TVM_FAKECUDA_FAIL_KERNEL=20 "$tvm" "$tmp/ew.pkg" --device cuda --random --dim B=5 --bench 5
+  check fake-launch-failure 4 "" "tvm-run: cuda: fake cuda: injected graph launch failure" -- "${F[@]}" TVM_FAKECUDA_FAIL_LAUNCH=1 "$tvm" "$tmp/ew.pkg" --device cuda --random --dim B=5
+  check fake-kernel-failure-script 4 "" "tvm-run: cuda: fake cuda: injected kernel failure" -- bash -c "TVM_CUDA_PLUGIN='$fake' TVM_FAKECUDA_FAIL_KERNEL=1 '$tvm' --device cuda '$tmp/model.tl' 2>&1 >/dev/null | grep -o 'tvm-run: cuda: fake cuda: injected kernel failure\|runtime error: cuda: fake cuda: injected kernel failure' | head -n 1 | sed 's/^runtime error: /tvm-run: /' >&2; exit 4"
+else
+  echo "cli: SKIP fake-*: $fake was not built"
+fi
 check run-model-disasm 0 "yes" "" -- bash -c "'$tvm' --disasm '$tmp/model.pkg' | grep -q 'KCALL' && '$tvm' --disasm '$tmp/model.pkg' | grep -q 'entry: forward(x: Tensor\[B, 4\], k: int) -> Tensor\[B, 2\]' && echo yes"
 check pack-disasm 0 "yes" "" -- bash -c "'$pack' --disasm '$tmp/model.tl' | grep -q 'KCALL' && echo yes"
 check pack-entry-and-script 2 "" "tvm-pack: --entry and --script cannot be used together" -- "$pack" --entry forward --script "$tmp/model.tl" -o "$tmp/x.pkg"

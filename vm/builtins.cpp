@@ -624,7 +624,8 @@ Value bi_dict(VM&, const CallArgs& a) {
 
 // ---------------------------------------------------------------- the environment
 
-Value bi_clock(VM&, const CallArgs&) {
+Value bi_clock(VM& vm, const CallArgs&) {
+  vm.not_while_recording("clock()");
   auto now = std::chrono::steady_clock::now().time_since_epoch();
   return Value::from_double(std::chrono::duration<double>(now).count());
 }

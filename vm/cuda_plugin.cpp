@@ -57,8 +57,12 @@ CudaPlugin open_plugin() {
   }
   auto open = reinterpret_cast<OpenFn>(dlsym(lib, "tvm_cuda_plugin_open"));
   auto abi = reinterpret_cast<AbiFn>(dlsym(lib, "tvm_cuda_plugin_abi"));
-  if (!open || !abi) {
+  if (!open) {
     p.why = p.path + " is not a tvm CUDA plugin (it has no tvm_cuda_plugin_open)";
+    return p;
+  }
+  if (!abi) {
+    p.why = p.path + " was built for another version of tvm (it has no tvm_cuda_plugin_abi)";
     return p;
   }
   if (int v = abi(); v != kDeviceAbi) {

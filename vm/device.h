@@ -112,10 +112,12 @@ struct Device {
   // to_host, out of memory for temporaries), cleared by reading: "" when none. The runtime
   // turns it into a RuntimeError with exit code 4.
   const char* (*last_error)();
-  // Recording (CUDA graphs). capture_begin: from now until capture_end, the kernels and
-  // to_device copies this thread issues are recorded, not run; memory freed while recording
-  // stays reserved for the recording, so every address it uses stays valid. to_host is not
-  // allowed while recording (it fails the recording). capture_end: the recording, or null
+  // Recording (CUDA graphs). capture_begin: from now until capture_end, the kernels this
+  // thread issues are recorded, not run; memory freed while recording stays reserved for the
+  // recording, so every address it uses stays valid. to_device and to_host are not allowed while
+  // recording (they fail it: the host cannot read inside a recording, and a replayed upload
+  // would copy the same bytes again, so a program that makes tensors from host data, rand()
+  // say, is not recordable). capture_end: the recording, or null
   // when it failed (the failure is cleared; nothing was run). graph_launch queues one replay
   // on this thread's queue (false: failed, last_error says why); graph_destroy frees the
   // recording and the memory it reserved once its replays are done. Null when unsupported.

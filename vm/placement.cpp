@@ -96,7 +96,10 @@ Placement::Placement(Program& p, const Device& device)
   p.weight_storage.reset();  // every tensor that pointed into it has its own device copy now
   bool all_tensors = !p.manifest.inputs.empty();
   for (const Manifest::Input& in : p.manifest.inputs) all_tensors &= in.annotation.kind == Annotation::Tensor;
-  recordable_ = device_->capture_begin && all_tensors && entry_is_straight_line(p) && graphs_enabled();
+  // Loops and calls are fine: a recording holds the kernels one call ran. What could differ on
+  // a replay ends the recording (a read on the host, a number input, output, rand(): see
+  // VM::recording), and that call and later ones with its shapes run plainly.
+  recordable_ = device_->capture_begin && all_tensors && is_type(p.entry, ObjType::Function) && graphs_enabled();
 }
 
 Placement::~Placement() = default;
@@ -178,11 +181,13 @@ Value Placement::call_recorded(RegisterVM& vm, const Value* args, size_t n) {
     Value result = Value::undefined();
     bool ok = device_->capture_begin();
     if (ok) {
+      vm.recording = true;
       try {
         result = vm.call_entry(values.data(), n);
       } catch (...) {  // a host read or an error: the plain call below meets it for real
         ok = false;
       }
+      vm.recording = false;
       void* graph = device_->capture_end();
       if (ok && graph) {
         rec->graph = graph;

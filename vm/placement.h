@@ -5,11 +5,12 @@
 //   * the package's weights are uploaded once, when it is placed (the host copies are dropped);
 //   * each call copies its tensor inputs to the device once and its result back once, and the
 //     tensors the entry makes itself (zeros(), tensor([...])) are made on the device;
-//   * an entry that can be recorded (straight-line code, tensor inputs only: the test warm_up
-//     uses, plus nothing but tensors in) is recorded as a CUDA graph on its first call for each
+//   * an entry that takes only tensors is recorded as a CUDA graph on its first call for each
 //     thread and input shapes, and later calls with those shapes replay it: one graph launch
-//     per call, with the inputs copied into the recording's own input buffers. A recording
-//     that fails (the entry reads a value on the host) leaves that shape to plain calls.
+//     per call, with the inputs copied into the recording's own input buffers. What a replay
+//     could not repeat ends the recording before it happens: a value read on the host (a
+//     condition on a tensor, item()), output, the clock, the random generator, a file written
+//     (VM::recording). That call, and later ones with its shapes, then run plainly.
 // Every thread calls on its own stream with its own recordings, so threads never share
 // intermediate buffers; the weights are shared read-only.
 #pragma once

@@ -631,6 +631,7 @@ Value bi_eye(VM&, const CallArgs& a) {
 
 // rand: (u32 >> 8) · 2^-24, uniform on [0, 1) in float32 exactly.
 Value bi_rand(VM& vm, const CallArgs& a) {
+  vm.not_while_recording("rand()");
   TRef r(new_tensor(shape_args(a.pos, a.npos, "rand").view()));
   for (int64_t i = 0; i < r->numel; ++i) r->data[i] = float(vm.rng.next() >> 8) * 0x1p-24f;
   return r.placed();
@@ -638,6 +639,7 @@ Value bi_rand(VM& vm, const CallArgs& a) {
 
 // randn: Box–Muller on pairs of draws, in double, rounded to float32 (see tl(7)).
 Value bi_randn(VM& vm, const CallArgs& a) {
+  vm.not_while_recording("randn()");
   TRef r(new_tensor(shape_args(a.pos, a.npos, "randn").view()));
   for (int64_t i = 0; i < r->numel; i += 2) {
     double u1 = double((vm.rng.next() >> 8) + 1) * 0x1p-24;  // (0, 1]
@@ -650,6 +652,7 @@ Value bi_randn(VM& vm, const CallArgs& a) {
 }
 
 Value bi_manual_seed(VM& vm, const CallArgs& a) {
+  vm.not_while_recording("manual_seed()");
   vm.rng.seed(uint64_t(int_arg(a.pos[0])));
   return Value::none();
 }
@@ -931,7 +934,8 @@ std::string path_arg(Value v, const char* fn) {
 
 Value bi_load(VM&, const CallArgs& a) { return load_tensor_file(path_arg(a.pos[0], "load")); }
 
-Value bi_save(VM&, const CallArgs& a) {
+Value bi_save(VM& vm, const CallArgs& a) {
+  vm.not_while_recording("save()");
   save_tensor_file(path_arg(a.pos[0], "save"), a.pos[1]);
   return Value::none();
 }

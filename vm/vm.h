@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "error.h"
 #include "object.h"
 
 namespace tvm {
@@ -50,10 +51,18 @@ class VM {
   // Program output: stdout (buffered; flushed before any error is printed), or `capture`
   // when an embedder or a test sets it.
   void write(std::string_view s) {
+    not_while_recording("output");
     if (capture) capture->append(s);
     else std::fwrite(s.data(), 1, s.size(), stdout);
   }
   std::string* capture = nullptr;
+  // Set while a call is recorded as a CUDA graph (vm/placement.cpp): what a replay would not
+  // repeat (output, the clock, the random generator, writing a file) ends the recording before
+  // it happens, and the call then runs plainly.
+  bool recording = false;
+  void not_while_recording(const char* what) const {
+    if (recording) throw RuntimeError(std::string(what) + " cannot be recorded in a CUDA graph");
+  }
   // The script's name and its arguments, for argv().
   std::vector<std::string> argv;
   Rng rng;

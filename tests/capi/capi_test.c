@@ -142,7 +142,16 @@ int main(int argc, char** argv) {
     CHECK(p2 == NULL && err.code == TVM_ERR_FILE, "truncated: code %d", err.code);
     p2 = tvm_package_load_file("/nonexistent/model.pkg", &err);
     CHECK(p2 == NULL && err.code == TVM_ERR_FILE, "missing file: code %d", err.code);
+    p2 = tvm_package_load_file_on(argv[1], "gpu", &err);
+    CHECK(p2 == NULL && err.code == TVM_ERR_USAGE && strstr(err.message, "cpu, cuda or auto"), "bad device: %s", err.message);
+    p2 = tvm_package_load_file_on(argv[1], "cpu", &err);
+    CHECK(p2 != NULL && strcmp(tvm_package_device(p2), "cpu") == 0, "load on the cpu: %s", err.message);
+    tvm_package_free(p2);
   }
+  /* $CAPI_DEVICE: the device "auto" must have picked (tests/capi.sh under the fake CUDA device). */
+  const char* want_device = getenv("CAPI_DEVICE");
+  if (want_device)
+    CHECK(strcmp(tvm_package_device(pkg), want_device) == 0, "auto picked %s, not %s", tvm_package_device(pkg), want_device);
 
   /* 8 threads on one package, every result checked. */
   for (int t = 0; t < THREADS; ++t) CHECK(call_once(t, expected[t]), "reference call %d", t);
@@ -157,6 +166,7 @@ int main(int argc, char** argv) {
   CHECK(bad == 0, "%ld of %d threaded calls differed", bad, THREADS * CALLS);
 
   tvm_package_free(pkg);
-  fprintf(stderr, "capi-test: %d checks, %d failed (%d threads x %d calls)\n", checks, failures, THREADS, CALLS);
+  fprintf(stderr, "capi-test: %d checks, %d failed (%d threads x %d calls, on %s)\n", checks, failures, THREADS, CALLS,
+          want_device ? want_device : "the auto device");
   return failures ? 1 : 0;
 }
