@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
       {"--dim", true, "NAME=SIZE: a symbolic dimension's size for --random (repeatable)"},
       {"-o", true, "write the package's result to a .npy file (a tuple: .npz)"},
       {"--bench", true, "N: time N calls of the package's entry after a warm-up"},
-      {"--device", true, "cpu, cuda or auto (the default): where the package's tensor work runs"},
+      {"--device", true, "cpu, cuda or auto: where tensor work runs (default: auto for a package, cpu for a script)"},
       {"--help", false, "show this help"},
       {"--version", false, "show the version"}};
   const char* usage = "tvm-run [--disasm] SCRIPT.tl|- [ARGS...]\n       tvm-run [OPTIONS] MODEL.pkg [OPTIONS]";
