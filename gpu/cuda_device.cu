@@ -33,8 +33,11 @@
 // never allocates its own) and a scratch buffer for temporaries (reduction partials), all from
 // the pool, and all reused without synchronization because the stream orders them. Kernels are
 // asynchronous: to_host waits for the thread's stream (it is where a program's results become
-// visible to the host), and to_device completes before it returns, so that uploaded data (a
-// package's constants, shared by all threads) is visible to every stream.
+// visible to the host). to_device is queued on the stream too: the runtime's host memory is
+// pageable, so cudaMemcpyAsync returns once the bytes are staged and the caller may reuse its
+// buffer, while the call's kernels, queued behind the copy, see the data; a call pays no wait
+// for its inputs. synchronize waits for the stream: the runtime calls it after uploading a
+// package's weights, which every thread's stream then reads.
 //
 // Recording (capture_begin .. capture_end, graph_launch, graph_destroy). A program is many small
 // kernels, each costing microseconds of host time to launch; a CUDA graph replays a whole call
@@ -118,9 +121,15 @@ void to_device(void* dst, const void* host_src, size_t bytes) {
     record_error("CUDA to_device while recording a CUDA graph (a replay would copy the same bytes again)");
     return;
   }
-  cudaError_t e = cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, c->stream);
-  if (e == cudaSuccess) e = cudaStreamSynchronize(c->stream);
+  const cudaError_t e = cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, c->stream);
   if (e != cudaSuccess) record_cuda_error("to_device", e);
+}
+
+void synchronize() {
+  ThreadContext* c = existing_context();
+  if (!c || c->recording) return;
+  const cudaError_t e = cudaStreamSynchronize(c->stream);
+  if (e != cudaSuccess) record_cuda_error("synchronize", e);
 }
 
 void to_host(void* host_dst, const void* src, size_t bytes) {
@@ -349,6 +358,7 @@ const Device kDevice = {
     .to_host = to_host,
     .kernels = &kKernels,
     .prepare = prepare,
+    .synchronize = synchronize,
     .last_error = take_error,
     .capture_begin = capture_begin,
     .capture_end = capture_end,

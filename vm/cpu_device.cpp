@@ -730,6 +730,7 @@ const Device kCpuDevice = {
     .kernels = &kCpuKernels,
     .prepare = cpu_prepare,
     // Synchronous: nothing queued, nothing recorded.
+    .synchronize = nullptr,
     .last_error = nullptr,
     .capture_begin = nullptr,
     .capture_end = nullptr,

@@ -87,7 +87,7 @@ struct Kernels {
 
 // The layout of Device and Kernels (and of fused.h's EwStep) as a number: a device plugin
 // exports it (tvm_cuda_plugin_abi) and the runtime refuses one built for another layout.
-constexpr int kDeviceAbi = 2;
+constexpr int kDeviceAbi = 3;
 
 struct Device {
   const char* name;  // "cpu", "cuda"
@@ -95,7 +95,9 @@ struct Device {
   // of memory. The tensor pool (vm/tensor.cpp) sits above these, so they are not per-op calls.
   void* (*alloc)(size_t bytes);
   void (*free)(void* p);
-  // Copies between host memory and the device's (plain memcpy on the CPU).
+  // Copies between host memory and the device's (plain memcpy on the CPU). to_device may
+  // return before the copy is done (the host memory may be reused at once): work this thread
+  // queues after it sees the data, other threads only after synchronize.
   void (*to_device)(void* dst, const void* host_src, size_t bytes);
   void (*to_host)(void* host_dst, const void* src, size_t bytes);
   const Kernels* kernels;
@@ -108,6 +110,10 @@ struct Device {
   // it). Kernels and to_device are queued on the calling thread's own queue; to_host waits for
   // that queue, so it is where results (and failures) become visible to the host.
   //
+  // Waits for this thread's queue: what it uploaded is then visible to every thread (a
+  // package's weights, uploaded once at load and shared).
+  void (*synchronize)();
+  //
   // The first failure on this thread since the last call (a failed launch, a fault seen at
   // to_host, out of memory for temporaries), cleared by reading: "" when none. The runtime
   // turns it into a RuntimeError with exit code 4.
@@ -117,10 +123,10 @@ struct Device {
   // recording, so every address it uses stays valid. to_device and to_host are not allowed while
   // recording (they fail it: the host cannot read inside a recording, and a replayed upload
   // would copy the same bytes again, so a program that makes tensors from host data, rand()
-  // say, is not recordable). capture_end: the recording, or null
-  // when it failed (the failure is cleared; nothing was run). graph_launch queues one replay
-  // on this thread's queue (false: failed, last_error says why); graph_destroy frees the
-  // recording and the memory it reserved once its replays are done. Null when unsupported.
+  // say, is not recordable). capture_end: the recording, or null when it failed (the failure
+  // is cleared; nothing was run). graph_launch queues one replay on this thread's queue
+  // (false: failed, last_error says why); graph_destroy frees the recording and the memory it
+  // reserved once its replays are done. Null when unsupported.
   bool (*capture_begin)();
   void* (*capture_end)();
   bool (*graph_launch)(void* graph);

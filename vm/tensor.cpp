@@ -239,6 +239,7 @@ void move_external_tensor(TensorObj* t, const Device* device) {
   if (t->size_class != kExternalClass || !device || device == &cpu_device()) return;
   TensorObj* d = new_tensor_on(t->dims(), device);
   if (t->numel) device->to_device(d->data, t->data, size_t(t->numel) * 4);
+  if (device->synchronize) device->synchronize();  // shared by every thread's queue
   // t takes over d's data; d, now a header without data, goes.
   t->data = std::exchange(d->data, nullptr);
   t->device = device;
