@@ -20,7 +20,8 @@
 # timed loops, in microseconds per call; every peer must print the same outputs to 1e-4. The
 # torch peers need Debian's /usr/bin/python3 with python3-torch and python3-numpy; without them
 # they are skipped. Each ratio is the peer's time over the C++ forward's (xN) and over frozen
-# TorchScript's (ts xN).
+# TorchScript's (ts xN). bench/peers.sh, shared with bench/mlp_gpu.sh, runs the peers and
+# prints their table.
 #
 # Then, for the package: its first call against its steady state (the median of calls timed
 # one by one; both package peers also print "first T" and "steady T"), the calls per second of
@@ -51,11 +52,11 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tvm-bench-mlp.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-# Each peer: a name for the table and the command it runs, which takes
-# WEIGHTS_DIR BATCH CALLS REPEATS and prints "out V V ..." and "us T".
-PEERS=()
-declare -A PEER_CMD VERSION
-add_peer() { PEERS+=("$1"); PEER_CMD[$1]=$2; VERSION[$1]=$3; }
+# The peers (add_peer), their runs (run_peers) and their table (print_table).
+BENCH_NAME=mlp
+GOAL_KEYS=(first steady)
+# shellcheck source=peers.sh source-path=SCRIPTDIR
+. "$BENCH_DIR/peers.sh"
 
 cxx=${CXX:-g++}
 multiarch=$("$cxx" -print-multiarch 2>/dev/null)
@@ -116,12 +117,6 @@ pkg_run_bench() {
     echo "first $(median "${firsts[@]}")"
     echo "steady $(median "${medians[@]}")"
 }
-# The microseconds of one "  NAME   X us" line of tvm-run --bench's output, read from stdin.
-# shellcheck disable=SC2317  # called from pkg_run_bench
-bench_field() { sed -n "s/^  $1  *\([0-9.]*\) us\$/\1/p" | head -n 1; }
-# The median of numbers (the upper middle one of an even count, as the peers take it).
-# shellcheck disable=SC2317  # called from pkg_run_bench
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }'; }
 
 MLP_CAPI=''
 if [[ -n $PKG ]]; then
@@ -143,75 +138,11 @@ fi
 
 echo "mlp 512-256-128-2 (examples/pytorch_weights), one thread: microseconds per call, median of"
 echo "$REPEATS timed loops after a warm-up; xN = time / c++ openblas's, ts xN = time / torchscript's"
-for peer in "${PEERS[@]}"; do printf '  %-28s %s\n' "$peer:" "${VERSION[$peer]}"; done
+print_versions 28
 echo
 
-print_row() {
-    local row
-    row=$(printf '%-27s' "$1")
-    shift
-    for cell in "$@"; do row+=$(printf '  %-28s' "$cell"); done
-    echo "${row%"${row##*[! ]}"}"
-}
-
-# Do two "out" lines agree: every value within 1e-4 (relative past 1)?
-agree() {
-    awk -v a="$1" -v b="$2" 'BEGIN {
-        n = split(a, x, " "); m = split(b, y, " ")
-        if (n != m) exit 1
-        for (i = 2; i <= n; i++) {
-            d = x[i] - y[i]; if (d < 0) d = -d
-            s = y[i] < 0 ? -y[i] : y[i]; if (s < 1) s = 1
-            if (d > 1e-4 * s) exit 1
-        }
-    }'
-}
-
-declare -A us out first steady
-for batch in "${BATCHES[@]}"; do
-    for peer in "${PEERS[@]}"; do
-        # shellcheck disable=SC2086  # PEER_CMD holds a command and its first arguments
-        if result=$(${PEER_CMD[$peer]} "$WEIGHTS" "$batch" "${CALLS[$batch]}" "$REPEATS" 2>"$tmp/err"); then
-            out[$peer,$batch]=$(grep '^out ' <<<"$result")
-            us[$peer,$batch]=$(sed -n 's/^us //p' <<<"$result")
-            first[$peer,$batch]=$(sed -n 's/^first //p' <<<"$result")
-            steady[$peer,$batch]=$(sed -n 's/^steady //p' <<<"$result")
-        else
-            echo "bench: mlp: $peer at batch $batch failed: $(head -n 1 "$tmp/err")" >&2
-            status=1
-        fi
-    done
-done
-
-header=()
-for batch in "${BATCHES[@]}"; do header+=("batch $batch (${CALLS[$batch]} calls)"); done
-print_row peer "${header[@]}"
-for peer in "${PEERS[@]}"; do
-    cells=()
-    for batch in "${BATCHES[@]}"; do
-        t=${us[$peer,$batch]-}
-        if [[ -z $t ]]; then cells+=(failed); continue; fi
-        # The reference output: the C++ forward's, else the first peer that ran.
-        ref=''
-        for p in 'c++ openblas' "${PEERS[@]}"; do
-            [[ -n ${out[$p,$batch]-} ]] && { ref=${out[$p,$batch]}; break; }
-        done
-        if ! agree "${out[$peer,$batch]}" "$ref"; then
-            echo "bench: mlp: $peer at batch $batch printed '${out[$peer,$batch]}', expected '$ref'" >&2
-            cells+=('wrong answer')
-            unset "us[$peer,$batch]" "first[$peer,$batch]" "steady[$peer,$batch]"  # no goal figures
-            status=1
-            continue
-        fi
-        cell=$(printf '%.1fus' "$t")
-        base=${us['c++ openblas',$batch]-}
-        [[ -n $base ]] && cell+=$(awk -v t="$t" -v b="$base" 'BEGIN { printf " x%.2f", t / b }')
-        base=${us[torchscript,$batch]-}
-        [[ -n $base ]] && cell+=$(awk -v t="$t" -v b="$base" 'BEGIN { printf " ts x%.2f", t / b }')
-        cells+=("$cell")
-    done
-    print_row "$peer" "${cells[@]}"
-done
+run_peers first steady
+print_table 27 28 'c++ openblas' x torchscript 'ts x'
 echo
 
 # ---- the package's other figures, each beside its goal (information, never a failure)

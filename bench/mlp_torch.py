@@ -5,7 +5,8 @@
 
 eager: the nn.Sequential called under torch.no_grad(); script: the same net as frozen
 TorchScript, torch.jit.freeze(torch.jit.script(net.eval())). Loads WEIGHTS_DIR/mlp.safetensors
-and the input (x.npy at batch 1, else the first BATCH rows of x_batch.npy), then prints
+(with bench/mlp_peer.py, as bench/mlp_gpu.py does) and the input (x.npy at batch 1, else
+the first BATCH rows of x_batch.npy), then prints
 
     out V V ... V     the outputs of the first and the last row (%.6f)
     us T              microseconds per call: the median of REPEATS timed loops of CALLS calls
@@ -20,14 +21,16 @@ import os
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.environ["OMP_NUM_THREADS"] = "1"
 
-import json  # noqa: E402
-import struct  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
+
+sys.dont_write_bytecode = True  # no __pycache__ in bench/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mlp_peer  # noqa: E402  # bench/mlp_peer.py, shared with bench/mlp_gpu.py
 
 
 def get_net():
@@ -38,23 +41,6 @@ def get_net():
                          nn.Linear(128, 2))
 
 
-def load_safetensors(path):
-    """name -> float32 tensor, for the F32 tensors of a safetensors file."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n])
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        assert entry["dtype"] == "F32", f"{name}: only F32 is supported"
-        a, b = entry["data_offsets"]
-        data = np.frombuffer(blob, dtype="<f4", count=(b - a) // 4, offset=8 + n + a)
-        out[name] = torch.from_numpy(data.reshape(entry["shape"]).copy())
-    return out
-
-
 def main():
     if len(sys.argv) != 6 or sys.argv[1] not in ("eager", "script"):
         sys.exit(__doc__)
@@ -63,7 +49,7 @@ def main():
     torch.set_num_threads(1)
 
     net = get_net()
-    net.load_state_dict(load_safetensors(f"{wdir}/mlp.safetensors"))
+    net.load_state_dict(mlp_peer.load_safetensors(f"{wdir}/mlp.safetensors", torch))
     net.eval()
     if batch == 1:
         x = torch.from_numpy(np.load(f"{wdir}/x.npy"))
@@ -83,9 +69,7 @@ def main():
                 net(x)
             us.append((time.perf_counter() - start) * 1e6 / calls)
 
-    rows = y[0].tolist() + y[-1].tolist()
-    print("out " + " ".join(f"{v:.6f}" for v in rows))
-    print(f"us {sorted(us)[len(us) // 2]:.3f}")
+    mlp_peer.report(y, us)
 
 
 if __name__ == "__main__":

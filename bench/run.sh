@@ -10,7 +10,8 @@
 # warm-up run, and each ratio is that peer's time over Lua 5.4's; the packaged scripts' goal is
 # printed beside them, as information. The last line is tvm-run's start-up time on an empty
 # script. Then bench/mlp.sh times the seed's MLP, interpreted and packaged, against PyTorch and
-# a hand-written C++ forward.
+# a hand-written C++ forward, and bench/mlp_gpu.sh times the package on an NVIDIA GPU against
+# PyTorch on the same GPU (one "mlp-gpu: SKIP" line on a machine without one).
 set -u
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -158,4 +159,6 @@ fi
 echo
 
 "$BENCH_DIR/mlp.sh" "$BIN_DIR" || status=1
+echo
+"$BENCH_DIR/mlp_gpu.sh" "$BIN_DIR" || status=1
 exit $status

@@ -200,6 +200,7 @@ Value Placement::call_recorded(RegisterVM& vm, const Value* args, size_t n) {
     }
     device_->last_error();  // a failed recording's error is not the program's
     rec->failed = !ok;
+    if (!ok) rec->inputs.clear();  // kept only to remember the shapes are not recordable
     g = rec.get();
     {
       std::lock_guard<std::mutex> lock(mutex_);
