@@ -106,10 +106,10 @@ $(LIB)/libtvmrt.a: $(RT_OBJS)
 $(LIB)/libtvmrt.so: $(RT_PIC_OBJS)
 	@mkdir -p $(@D)
 	$(CXX) $(ALL_LDFLAGS) -shared -Wl,-soname,libtvmrt.so -o $@ $^ $(LDLIBS)
-$(LIB)/libtvm_cuda.so: $(CUDA_SRCS) $(wildcard gpu/*.h gpu/*.cuh) vm/device.h vm/fused.h
+$(LIB)/libtvm_cuda.so: $(CUDA_SRCS) $(wildcard gpu/*.h gpu/*.cuh) gpu/exports.map vm/device.h vm/fused.h
 	@mkdir -p $(@D)
-	$(NVCC) -std=c++20 -O3 -Xcompiler -fPIC,-Wall,-Wextra -shared $(CUDA_ARCH) -Ivm -o $@ $(CUDA_SRCS) \
-	  -lcublasLt -lcublas -Xlinker -rpath=$(CUDA_HOME)/lib64
+	$(NVCC) -std=c++20 -O3 -Xcompiler -fPIC,-Wall,-Wextra,-fvisibility=hidden,-fvisibility-inlines-hidden -shared $(CUDA_ARCH) -Ivm -o $@ $(CUDA_SRCS) \
+	  -lcublasLt -lcublas -Xlinker -rpath=$(CUDA_HOME)/lib64 -Xlinker --version-script=gpu/exports.map
 
 # The fake CUDA plugin (tests/fakecuda/): the CPU device's kernels behind a Device named "cuda"
 # whose memory the host cannot read, loaded with TVM_CUDA_PLUGIN to test the runtime's device

@@ -10,7 +10,8 @@
 // CPU's OpenBLAS; TF32 tensor cores only when $TVM_CUDA_TF32=1 (~10 bits of mantissa in the
 // products: results no longer match the CPU within float32 tolerance).
 //
-// Epilogues. cuBLASLt applies bias, relu and bias+relu itself. Its GELU epilogue is the tanh
+// Epilogues. cuBLASLt applies bias, relu and bias+relu itself (its relu is max(x, 0), which
+// may make a NaN 0 where the CPU's keeps it: documented in tvm-run(1), kept for the one kernel). Its GELU epilogue is the tanh
 // approximation, while the CPU (and torch's default) is the erf form (they differ by up to
 // ~1e-3), so gelu, and sigmoid and tanh which cuBLASLt lacks, run as a plain matmul followed by
 // one fused pass y = act(y + b) (cuda_math.cuh's functions, as the CPU's epilogue).
@@ -150,10 +151,7 @@ bool lt_linear(ThreadContext& c, const float* x, const float* w, const float* b,
   if (!c.lt) {
     // Not while recording: creating a handle is no part of a recording (capture_begin made
     // one if it could).
-    if (c.recording || !lt_handle(c)) {
-      if (!c.recording) clear_error();  // the cuBLAS fallback runs instead
-      return false;
-    }
+    if (c.recording || !lt_handle(c)) return false;  // the cuBLAS fallback runs instead
   }
   if (!c.lt_plans) c.lt_plans = new LtPlanCache;
   const LtKey key{m, n, k, int(epilogue), align_log2(x), align_log2(w), align_log2(y), device_info().tf32};
@@ -334,6 +332,14 @@ void linear(const float* x, const float* w, const float* b, float* y, int64_t m,
     case Activation::Sigmoid:
     case Activation::Tanh:
     case Activation::Gelu: ours = true; break;
+  }
+  // The alignment preferences cover A, B, C and D but not the bias: cuBLASLt may pick a kernel
+  // that reads the bias 16 bytes at a time, and an odd address would then fault (a sticky
+  // error that ends the context). Pool blocks are 256-byte aligned; a bias that is not gets
+  // our pass.
+  if (b && (reinterpret_cast<uintptr_t>(b) & 15) != 0) {
+    ours = true;
+    lt_epilogue = CUBLASLT_EPILOGUE_DEFAULT;
   }
   if (lt_linear(*c, x, w, ours ? nullptr : b, y, m, n, k, lt_epilogue)) {
     if (ours) epilogue(*c, act, b, y, m, n, false);

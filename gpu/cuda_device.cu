@@ -167,7 +167,7 @@ bool capture_begin() {
   // allocates inside the recording, which cuBLAS's documentation asks of graph capture. Without
   // a cuBLASLt handle linear records cuBLAS's SGEMM instead.
   if (!blas_handle(*c)) return false;
-  if (!lt_handle(*c)) clear_error();
+  lt_handle(*c);  // optional: without it linear records cuBLAS's SGEMM
   if (!ensure_workspace(*c)) {
     record_error("CUDA capture_begin: cannot give cuBLAS its workspace (out of device memory?)");
     return false;
@@ -390,7 +390,9 @@ Opened open_device() {
     cudaGetLastError();
     return {1, "no CUDA driver is installed (this plugin needs one for CUDA " + runtime + " or newer)"};
   }
-  if (driver < CUDART_VERSION)
+  // CUDA's minor-version compatibility: a driver of the same major version runs this plugin
+  // (a newer GPU needing the PTX JIT reports its own error at the first launch).
+  if (driver / 1000 < CUDART_VERSION / 1000)
     return {1, "CUDA driver is too old for this plugin (driver " + version_str(driver) + ", runtime " + runtime + ")"};
 
   int count = 0;

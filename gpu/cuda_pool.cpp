@@ -172,8 +172,14 @@ void* Pool::alloc(size_t bytes) {
 
   const size_t size = class_bytes(cls);
   void* p = nullptr;
-  if (cudaMalloc(&p, size) != cudaSuccess) {
-    cudaGetLastError();  // not sticky: clear it, so that the next launch check does not see it
+  if (cudaError_t e = cudaMalloc(&p, size); e != cudaSuccess) {
+    cudaGetLastError();  // out of memory is not sticky: cleared, so no launch check sees it
+    // Anything else (a fault an earlier kernel left, which cudaMalloc may be the first to
+    // report) is that error, not "out of device memory", and the cache is no use then.
+    if (e != cudaErrorMemoryAllocation) {
+      record_cuda_error("alloc", e);
+      return nullptr;
+    }
     if (recording) return nullptr;  // the cache cannot be released now: the plain call can
     release_cached();
     if (cudaMalloc(&p, size) != cudaSuccess) {
@@ -186,6 +192,10 @@ void* Pool::alloc(size_t bytes) {
   return p;
 }
 
+// A thread with no context (it never queued CUDA work) frees a block as idle at once: the
+// device interface's rule is that work on another thread's stream has been waited for
+// (Device::synchronize, or a call's synchronous to_host) before another thread drops the last
+// reference to what it uses (vm/device.h), as a package's weights are when it is unloaded.
 void Pool::free(void* p, bool synchronized) {
   if (!p) return;
   ThreadContext* ctx = synchronized ? nullptr : existing_context();

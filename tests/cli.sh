@@ -119,11 +119,15 @@ head -c 4096 /dev/zero >"$tmp/not-elf.so"
 check run-cuda-bad-file 4 "" "tvm-run: --device cuda: cannot load the CUDA plugin $tmp/not-elf.so: $tmp/not-elf.so: invalid ELF header" -- env TVM_CUDA_PLUGIN="$tmp/not-elf.so" "$tvm" "$tmp/model.pkg" --device cuda --random --input k=0
 if [[ ! -f $lib/libtvm_cuda.so ]]; then
   check run-cuda-no-plugin 4 "" "tvm-run: --device cuda: the CUDA plugin libtvm_cuda.so is not installed (looked for $lib/libtvm_cuda.so, libtvm_cuda.so)" -- "$tvm" "$tmp/model.pkg" --device cuda --random --input k=0
-elif command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
-  echo "cli: SKIP run-cuda-no-gpu: this machine has a GPU (the GPU tests cover --device cuda)"
 else
-  # No GPU or no driver here: one line saying which, exit code 4.
-  check run-cuda-no-gpu 4 "" "no GPU" -- bash -c "'$tvm' '$tmp/model.pkg' --device cuda --random --input k=0 2>&1 >/dev/null | grep -Eq '^tvm-run: --device cuda: (no CUDA driver|no CUDA-capable GPU|CUDA driver is too old)' && echo 'no GPU' >&2; exit 4"
+  # The plugin's only exports are its entry points (gpu/exports.map).
+  check cuda-plugin-exports 0 "tvm_cuda_last_error tvm_cuda_plugin_abi tvm_cuda_plugin_open tvm_cuda_plugin_version" "" -- bash -c "nm -D --defined-only '$lib/libtvm_cuda.so' | awk '{print \$3}' | sort | xargs"
+  if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+    echo "cli: SKIP run-cuda-no-gpu: this machine has a GPU (the GPU tests cover --device cuda)"
+  else
+    # No GPU or no driver here: one line saying which, exit code 4.
+    check run-cuda-no-gpu 4 "" "no GPU" -- bash -c "'$tvm' '$tmp/model.pkg' --device cuda --random --input k=0 2>&1 >/dev/null | grep -Eq '^tvm-run: --device cuda: (no CUDA driver|no CUDA-capable GPU|CUDA driver is too old)' && echo 'no GPU' >&2; exit 4"
+  fi
 fi
 check run-model-cpu 0 "$want" "" -- "$tvm" "$tmp/model.pkg" --device cpu --input x="$ones_npy" --input k=1
 # --device cuda on the fake CUDA device (tests/fakecuda: the CPU's kernels behind memory the host
