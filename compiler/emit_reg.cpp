@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 
 #include "ir.h"
 
@@ -64,6 +65,15 @@ class RegEmitter {
   uint32_t rk(const Opd& o) {
     if (o.is_const()) return rk_const(uint32_t(o.v));
     return uint32_t(reg(o.v));
+  }
+
+  // A constant int that fits an Imm operand (only the right-hand operand is taken, so that
+  // the slow path sees the operands in their order).
+  std::optional<int32_t> imm(const Opd& o) const {
+    if (!o.is_const()) return std::nullopt;
+    Value v = f_.konst(o.v);
+    if (!v.is_small_int() || v.as_small_int() < kMinImm || v.as_small_int() > kMaxImm) return std::nullopt;
+    return int32_t(v.as_small_int());
   }
 
   // The operand in a register: constants go to the next scratch register.
@@ -176,6 +186,12 @@ class RegEmitter {
         break;
       }
       case Op::Binary:
+        if (std::optional<int32_t> k = imm(a[1]); k && a[0].is_reg() && (in.sub == ROp::ADD || in.sub == ROp::SUB)) {
+          put(in.sub == ROp::ADD ? ROp::ADDI : ROp::SUBI, uint32_t(dst), uint32_t(reg(a[0].v)), imm_operand(*k));
+          break;
+        }
+        put(in.sub, uint32_t(dst), rk(a[0]), rk(a[1]));
+        break;
       case Op::Compare: put(in.sub, uint32_t(dst), rk(a[0]), rk(a[1])); break;
       case Op::Unary: put(in.sub, uint32_t(dst), in_reg(a[0])); break;
       case Op::GetIter: put(ROp::GETITER, uint32_t(dst), in_reg(a[0])); break;
@@ -266,8 +282,14 @@ class RegEmitter {
         break;
       }
       case Op::CmpBranch: {
+        static_assert(int(ROp::IFNE) - int(ROp::IFLT) == int(ROp::NE) - int(ROp::LT));
+        static_assert(int(ROp::IFNEI) - int(ROp::IFLTI) == int(ROp::NE) - int(ROp::LT));
         ROp op = ROp(int(ROp::IFLT) + (int(in.sub) - int(ROp::LT)));
         uint32_t x = rk(a[0]), y = rk(a[1]);
+        if (std::optional<int32_t> k = imm(a[1]); k && a[0].is_reg()) {
+          op = ROp(int(ROp::IFLTI) + (int(in.sub) - int(ROp::LT)));
+          y = imm_operand(*k);
+        }
         if (in.t0 == next_block_) {
           put(op, 0, x, y);  // false: the JMP runs
           jump_to(ROp::JMP, 0, in.t1);

@@ -104,6 +104,7 @@ class InstrChecker {
       case RegOperand::Jump: return jump_target(v);
       case RegOperand::Kernel:
         return v < c_.kernels.size() ? "" : fail("kernel " + num(v) + " out of range (the code has " + num(c_.kernels.size()) + ")");
+      case RegOperand::Imm: return "";  // every 20-bit value is an int
       case RegOperand::Count:
       case RegOperand::Flag: return "";  // per instruction, below
     }
@@ -156,6 +157,12 @@ class InstrChecker {
       case ROp::IFGE:
       case ROp::IFEQ:
       case ROp::IFNE:
+      case ROp::IFLTI:
+      case ROp::IFLEI:
+      case ROp::IFGTI:
+      case ROp::IFGEI:
+      case ROp::IFEQI:
+      case ROp::IFNEI:
         if (std::string e = flag(a, 1); !e.empty()) return e;
         return followed_by_jmp();
       case ROp::FORITER: return followed_by_jmp();

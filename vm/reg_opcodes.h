@@ -7,8 +7,9 @@
 //     [   C : 20   |   B : 20    |  A : 16 |  op  ]
 //
 // Notation: R[i] is frame register i; K[i] constant i of the code; RK(x) is K[x & 0x7FFFF]
-// when bit 19 of x is set (kRKConst), else R[x]; G[i] the module's global slot i; C[i] the
-// function's closure cell i; KD[i] the code's fused-kernel descriptor i (vm/fused.h).
+// when bit 19 of x is set (kRKConst), else R[x]; an Imm operand is itself a signed 20-bit
+// int; G[i] the module's global slot i; C[i] the function's closure cell i; KD[i] the code's
+// fused-kernel descriptor i (vm/fused.h).
 // A jump target is an absolute instruction index. A function's parameters arrive in
 // R[0..nparams) (then *args), like the stack VM's slots.
 //
@@ -37,6 +38,7 @@ enum class RegOperand : uint8_t {
   Count,   // a count (arguments, items)
   Flag,    // a small integer whose meaning the row gives
   Kernel,  // a fused-kernel descriptor index
+  Imm,     // a signed integer, 20-bit two's complement (rimm)
 };
 
 // X(NAME, A kind, B kind, C kind, "semantics")
@@ -117,7 +119,15 @@ enum class RegOperand : uint8_t {
   X(ASSERTFAIL,  Reg,    Flag,   None,   "raise 'assertion failed'; B = 1: with the message str(R[A])")    \
   X(CHECKARGS,   None,   None,   None,   "check the arguments against the parameter annotations")         \
   X(CHECKRETURN, Reg,    None,   None,   "check R[A] against the return annotation")                       \
-  X(KCALL,       RegOut, Reg,    Kernel, "R[A] := fused kernel KD[C] of R[B], ..., R[B+arity-1]")
+  X(KCALL,       RegOut, Reg,    Kernel, "R[A] := fused kernel KD[C] of R[B], ..., R[B+arity-1]")           \
+  X(ADDI,        RegOut, Reg,    Imm,    "R[A] := R[B] + C")                                               \
+  X(SUBI,        RegOut, Reg,    Imm,    "R[A] := R[B] - C")                                               \
+  X(IFLTI,       Flag,   Reg,    Imm,    "if (R[B] < C) != A, skip the next instruction (a JMP)")          \
+  X(IFLEI,       Flag,   Reg,    Imm,    "if (R[B] <= C) != A, skip the next instruction (a JMP)")         \
+  X(IFGTI,       Flag,   Reg,    Imm,    "if (R[B] > C) != A, skip the next instruction (a JMP)")          \
+  X(IFGEI,       Flag,   Reg,    Imm,    "if (R[B] >= C) != A, skip the next instruction (a JMP)")         \
+  X(IFEQI,       Flag,   Reg,    Imm,    "if (R[B] == C) != A, skip the next instruction (a JMP)")         \
+  X(IFNEI,       Flag,   Reg,    Imm,    "if (R[B] != C) != A, skip the next instruction (a JMP)")
 
 enum class ROp : uint8_t {
 #define TVM_ROP_ENUM(name, a, b, c, doc) name,
@@ -155,6 +165,13 @@ constexpr uint32_t rc(RInstr i) { return uint32_t(i >> 44) & kMaxBC; }
 constexpr bool rk_is_const(uint32_t x) { return (x & kRKConst) != 0; }
 constexpr uint32_t rk_index(uint32_t x) { return x & kMaxRKIndex; }
 constexpr uint32_t rk_const(uint32_t k) { return k | kRKConst; }
+
+// Imm operands: the int constants the code generator puts in the instruction itself (Lua's
+// ADDI and compare-with-immediate), saving the RK select and the constant's load.
+constexpr int32_t kMinImm = -(1 << 19);
+constexpr int32_t kMaxImm = (1 << 19) - 1;
+constexpr int32_t rimm(uint32_t x) { return int32_t(x << 12) >> 12; }
+constexpr uint32_t imm_operand(int32_t v) { return uint32_t(v) & kMaxBC; }
 
 // CodeObj::clear_end of `code` in a frame of nregs registers: one past the last register a
 // CHECKDEF or MAKECELL reads (which may find it unassigned), at most nregs.

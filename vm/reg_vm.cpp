@@ -957,6 +957,47 @@ Value RegisterVM::execute() {
     SYNC();
     SET_A(run_kernel(*this, frame->func->code->kernels[C], base + B));
     NEXT();
+
+  // An int constant in the instruction: an inline int or a float operand is done here, and
+  // anything else goes to ops.cpp with the constant as the right-hand operand.
+#define ARITH_IMM(NAME, OP, OVERFLOWS, BINARY)                                   \
+  op_##NAME: {                                                                 \
+    Value a = base[B];                                                         \
+    int32_t imm = rimm(C);                                                     \
+    if (a.is_small_int()) {                                                    \
+      int64_t r;                                                               \
+      if (!OVERFLOWS(high(a), int64_t(uint64_t(int64_t(imm)) << 16), &r)) [[likely]] { \
+        SET_A(from_high(r));                                                   \
+        NEXT();                                                                \
+      }                                                                        \
+    } else if (a.is_double()) {                                                \
+      set_double(base + A, load_double(base + B) OP double(imm));              \
+      NEXT();                                                                  \
+    }                                                                          \
+    SYNC();                                                                    \
+    SET_A(binary_op(BinaryOp::BINARY, a, Value::small_int(imm)));              \
+    NEXT();                                                                    \
+  }
+  ARITH_IMM(ADDI, +, __builtin_add_overflow, Add)
+  ARITH_IMM(SUBI, -, __builtin_sub_overflow, Sub)
+#undef ARITH_IMM
+#define COMPARE_SKIP_IMM(NAME, OP, CMP)                                        \
+  op_IF##NAME##I: {                                                            \
+    Value a = base[B];                                                         \
+    int32_t imm = rimm(C);                                                     \
+    bool t;                                                                    \
+    if (a.is_small_int()) t = a.as_small_int() OP imm;                         \
+    else if (a.is_double()) t = a.as_double() OP double(imm);                  \
+    else {                                                                     \
+      SYNC();                                                                  \
+      t = truthy_consume(compare(CompareOp::CMP, a, Value::small_int(imm)));   \
+    }                                                                          \
+    if (t != (A != 0)) ++ip;                                                   \
+    else TAKE_JUMP();                                                          \
+    NEXT();                                                                    \
+  }
+  TVM_COMPARISONS(COMPARE_SKIP_IMM)
+#undef COMPARE_SKIP_IMM
   } catch (...) {
     frame->ip = ip;
     top_ = frame;
@@ -1064,6 +1105,7 @@ struct Listing {
           ops += "KD" + std::to_string(x);
           note(x < c->kernels.size() ? describe_kernel(c->kernels[x]) : "?");
           break;
+        case RegOperand::Imm: ops += std::to_string(rimm(x)); break;
       }
     };
     operand(info.a, ra(ins), false);

@@ -239,6 +239,28 @@ BOOST_AUTO_TEST_CASE(folding_leaves_errors_to_run_time) {
   BOOST_TEST(test::first_line(r.err) == "t.tl:2:5: runtime error: division by zero");
 }
 
+// fib's body as Lua 5.4 compiles it: the constants 1 and 2 are immediates of SUBI and IFLTI,
+// and only right-hand int constants within the 20-bit range are (the slow path must see the
+// operands in their order; 524288 does not fit).
+BOOST_AUTO_TEST_CASE(small_int_constants_are_immediates) {
+  RegModule m(
+      "def fib(n):\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n"
+      "def g(x):\n    return (1 + x, x + 524288, x - -524288, x * 2, x + 1.5, x + True)\n");
+  BOOST_REQUIRE(m.code);
+  const CodeObj* fib = find_code(m.code, "fib");
+  BOOST_TEST(fib->rcode.size() == 11u);
+  BOOST_TEST(count(fib, ROp::IFLTI) == 1);
+  BOOST_TEST(count(fib, ROp::SUBI) == 2);
+  BOOST_TEST(count(fib, ROp::IFLT) == 0);
+  BOOST_TEST(count(fib, ROp::SUB) == 0);
+  const CodeObj* g = find_code(m.code, "g");
+  BOOST_TEST(count(g, ROp::ADDI) == 0);
+  BOOST_TEST(count(g, ROp::SUBI) == 1);  // x - -524288
+  BOOST_TEST(count(g, ROp::ADD) == 4);
+  for (RInstr i : g->rcode)
+    if (rop(i) == ROp::SUBI) BOOST_TEST(rimm(rc(i)) == -524288);
+}
+
 BOOST_AUTO_TEST_CASE(calls_keep_live_values_below_the_block) {
   auto r = run_register_source(
       "def g(a, b):\n    return a * 10 + b\n"

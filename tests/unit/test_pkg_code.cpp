@@ -742,6 +742,9 @@ BOOST_AUTO_TEST_CASE(verifier_rules) {
       {{rencode(ROp::IFLT, 2, 0, 0), rencode(ROp::JMP, 0, 0)}, "(IFLT): flag 2 out of range"},
       {{rencode(ROp::IFEQ, 0, 0, 0), rencode(ROp::MOVE, 0, 0)}, "(IFEQ): not followed by a JMP"},
       {{rencode(ROp::FORITER, 0, 1), rencode(ROp::NOP, 0)}, "(FORITER): not followed by a JMP"},
+      {{rencode(ROp::IFNEI, 0, 0, imm_operand(-7)), rencode(ROp::MOVE, 0, 0)}, "(IFNEI): not followed by a JMP"},
+      {{rencode(ROp::IFLTI, 2, 0, imm_operand(kMaxImm)), rencode(ROp::JMP, 0, 0)}, "(IFLTI): flag 2 out of range"},
+      {{rencode(ROp::SUBI, 0, 8, imm_operand(kMinImm))}, "(SUBI): register 8 out of range"},
       {{rencode(ROp::NOP, 1)}, "(NOP): unused operand A is 1, not 0"},
       {{rencode(ROp::RETURN, 0, 0, 1)}, "(RETURN): unused operand C is 1, not 0"},
       {{rencode(ROp::MOVE, 0, 0), rencode(ROp::CHECKARGS, 0)}, "(CHECKARGS): not the first instruction"},
@@ -826,6 +829,7 @@ BOOST_AUTO_TEST_CASE(documented_opcode_table_is_the_instruction_set) {
       case RegOperand::Count: return "count";
       case RegOperand::Flag: return "flag";
       case RegOperand::Kernel: return "kernel";
+      case RegOperand::Imm: return "imm";
     }
     return "?";
   };
