@@ -559,29 +559,18 @@ __global__ void __launch_bounds__(kBlockFor<Threads>) softmax_k(const float* x, 
     }
     s = group_reduce<Threads>(s, AddMerge{});
 
-    // Every element is read (again) and written by the same thread: in place is safe.
-    if (log) {
-      const float ls = logf(s);
-      if constexpr (Cache > 0) {
+    // Every element is read (again) and written by the same thread: in place is safe. (`log`
+    // is the same for every thread: the branch costs nothing.)
+    const float ls = log ? logf(s) : 0.f, inv = log ? 0.f : 1.f / s;
+    auto result = [&](float e) { return log ? sub_rn(sub_rn(e, m), ls) : mul_rn(exp_shifted(e, m), inv); };
+    if constexpr (Cache > 0) {
 #pragma unroll
-        for (int q = 0; q < Cache; ++q) {
-          const int64_t i = lane + int64_t(q) * Threads;
-          if (i < n) yr[i] = sub_rn(sub_rn(v[q], m), ls);
-        }
-      } else {
-        for (int64_t i = lane; i < n; i += Threads) yr[i] = sub_rn(sub_rn(xr[i], m), ls);
+      for (int q = 0; q < Cache; ++q) {
+        const int64_t i = lane + int64_t(q) * Threads;
+        if (i < n) yr[i] = result(v[q]);
       }
     } else {
-      const float inv = 1.f / s;
-      if constexpr (Cache > 0) {
-#pragma unroll
-        for (int q = 0; q < Cache; ++q) {
-          const int64_t i = lane + int64_t(q) * Threads;
-          if (i < n) yr[i] = mul_rn(exp_shifted(v[q], m), inv);
-        }
-      } else {
-        for (int64_t i = lane; i < n; i += Threads) yr[i] = mul_rn(exp_shifted(xr[i], m), inv);
-      }
+      for (int64_t i = lane; i < n; i += Threads) yr[i] = result(xr[i]);
     }
   }
 }
@@ -836,23 +825,11 @@ void layer_norm(const float* x, const float* w, const float* b, float* y, int64_
 }
 
 void permute(const float* x, float* y, int ndim, const int64_t* shape, const int64_t* in_stride) {
-  // Normalise as the CPU does: drop size-1 dimensions, merge neighbours contiguous in x.
-  int64_t sh[kMaxRank], st[kMaxRank];
-  int nd = 0;
+  int64_t sh[kMaxRank], st[kMaxRank];  // a tensor has at most 8 dimensions
+  int nd;
+  if (!normalise_permute(ndim, shape, in_stride, sh, st, &nd)) return;
   int64_t total = 1;
-  for (int d = 0; d < ndim && d < kMaxRank; ++d) {
-    if (shape[d] <= 0) return;
-    total *= shape[d];
-    if (shape[d] == 1) continue;
-    if (nd > 0 && st[nd - 1] == in_stride[d] * shape[d]) {
-      sh[nd - 1] *= shape[d];
-      st[nd - 1] = in_stride[d];
-    } else {
-      sh[nd] = shape[d];
-      st[nd] = in_stride[d];
-      ++nd;
-    }
-  }
+  for (int d = 0; d < nd; ++d) total *= sh[d];
   if (nd == 0) {  // one element
     nd = 1;
     sh[0] = 1;

@@ -66,18 +66,6 @@ struct LProgram {
   LStep steps[kMaxSteps];
 };
 
-// The operand slots a step reads (a; a, b; or a, b, c), 0 for an unknown kind: the CPU's
-// step_operands (vm/cpu_math.h).
-inline int step_operand_count(const EwStep& st) {
-  switch (st.kind) {
-    case EwStep::Unary: return 1;
-    case EwStep::Binary: return 2;
-    case EwStep::Clamp:
-    case EwStep::Where: return 3;
-  }
-  return 0;
-}
-
 // Lowers a program (vm/device.h, elementwise). False when it is not well formed (check_kernel's
 // conditions: the CPU kernel then writes nothing, and so does the caller).
 inline bool lower_program(const EwStep* steps, int nsteps, int arity, const float* const* inputs,
@@ -85,11 +73,11 @@ inline bool lower_program(const EwStep* steps, int nsteps, int arity, const floa
   if (nsteps <= 0 || nsteps > kMaxSteps || arity < 0 || arity > kMaxArity) return false;
   for (int i = 0; i < nsteps; ++i) {
     const EwStep& st = steps[i];
-    const int n = step_operand_count(st);
+    uint8_t slots[3];
+    const int n = step_operands(st, slots);
     if (n == 0) return false;
     if (st.kind == EwStep::Unary && st.op > uint8_t(UnaryKind::Round)) return false;
     if (st.kind == EwStep::Binary && st.op > uint8_t(BinaryKind::Ne)) return false;
-    const uint8_t slots[3] = {st.a, st.b, st.c};
     for (int k = 0; k < n; ++k)
       if (slots[k] != EwStep::kImmediate && slots[k] >= arity + i) return false;
   }
@@ -102,8 +90,8 @@ inline bool lower_program(const EwStep* steps, int nsteps, int arity, const floa
   for (int i = nsteps - 1; i >= 0; --i) {
     if (!needed[arity + i]) continue;
     const EwStep& st = steps[i];
-    const uint8_t slots[3] = {st.a, st.b, st.c};
-    for (int k = 0, n = step_operand_count(st); k < n; ++k) {
+    uint8_t slots[3];
+    for (int k = 0, n = step_operands(st, slots); k < n; ++k) {
       if (slots[k] == EwStep::kImmediate) continue;
       needed[slots[k]] = true;
       if (last_read[slots[k]] < i) last_read[slots[k]] = i;
@@ -130,8 +118,8 @@ inline bool lower_program(const EwStep* steps, int nsteps, int arity, const floa
   for (int i = 0; i < nsteps; ++i) {
     if (!needed[arity + i]) continue;
     const EwStep& st = steps[i];
-    const int n = step_operand_count(st);
-    const uint8_t slots[3] = {st.a, st.b, st.c};
+    uint8_t slots[3];
+    const int n = step_operands(st, slots);
     LStep ls{};
     ls.konst = 0x7;  // every operand a constant 0 until resolved
     for (int k = 0; k < n; ++k) {

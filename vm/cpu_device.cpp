@@ -613,22 +613,9 @@ void linear_k(const float* x, const float* w, const float* b, float* y, int64_t 
 // ---------------------------------------------------------------- permute
 
 void permute_k(const float* x, float* y, int ndim, const int64_t* shape, const int64_t* in_stride) {
-  // Normalise: drop size-1 dimensions and merge neighbours that are contiguous in x (y is
-  // contiguous, so any neighbours merge there).
   int64_t sh[8], st[8];
-  int nd = 0;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] <= 0) return;
-    if (shape[d] == 1) continue;
-    if (nd > 0 && st[nd - 1] == in_stride[d] * shape[d]) {
-      sh[nd - 1] *= shape[d];
-      st[nd - 1] = in_stride[d];
-    } else {
-      sh[nd] = shape[d];
-      st[nd] = in_stride[d];
-      ++nd;
-    }
-  }
+  int nd;
+  if (!normalise_permute(ndim, shape, in_stride, sh, st, &nd)) return;
   if (nd == 0) {
     y[0] = x[0];
     return;

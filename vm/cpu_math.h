@@ -192,21 +192,6 @@ void row2(F f, const float* __restrict a, const float* __restrict b, float* __re
 
 // ---------------------------------------------------------------- fused elementwise programs
 
-// The operand slots an elementwise step reads into slots[0..n): a; a, b; or a, b, c. Returns
-// n, 0 for an unknown kind. (Also the door's, vm/fused.cpp, which runs and checks programs.)
-inline int step_operands(const EwStep& st, uint8_t* slots) {
-  slots[0] = st.a;
-  slots[1] = st.b;
-  slots[2] = st.c;
-  switch (st.kind) {
-    case EwStep::Unary: return 1;
-    case EwStep::Binary: return 2;
-    case EwStep::Clamp:
-    case EwStep::Where: return 3;
-  }
-  return 0;
-}
-
 // The fused elementwise kernel (Kernels::elementwise), vm/cpu_fused.cpp.
 void elementwise_k(const EwStep* steps, int nsteps, int arity, const float* const* inputs, const float* scalars,
                    float* y, const EwPlan& s);

@@ -38,6 +38,28 @@ using EwPlan = BroadcastPlan<8>;   // a fused elementwise program's arguments (K
 
 struct EwStep;  // one step of a fused elementwise program (vm/fused.h)
 
+// Kernels::permute's dimensions as its kernels walk them: size-1 dimensions dropped, and
+// neighbours contiguous in x merged (y is contiguous, so they merge there too). Writes the
+// rank into *nd (0 for one element) and sh/st; false when the copy is empty (ndim <= 8).
+inline bool normalise_permute(int ndim, const int64_t* shape, const int64_t* in_stride, int64_t* sh, int64_t* st,
+                              int* nd) {
+  int n = 0;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] <= 0) return false;
+    if (shape[d] == 1) continue;
+    if (n > 0 && st[n - 1] == in_stride[d] * shape[d]) {
+      sh[n - 1] *= shape[d];
+      st[n - 1] = in_stride[d];
+    } else {
+      sh[n] = shape[d];
+      st[n] = in_stride[d];
+      ++n;
+    }
+  }
+  *nd = n;
+  return true;
+}
+
 struct Kernels {
   // y[i] = op(x[i]) for i < n. In place (y == x) is allowed.
   void (*unary)(UnaryKind op, const float* x, float* y, int64_t n);

@@ -19,16 +19,14 @@
 #include <utility>
 
 #include "builtins.h"
-#include "cpu_math.h"  // step_operands
 #include "error.h"
+#include "fused.h"
 #include "ops.h"
 #include "tensor.h"
 #include "tensor_ops.h"
 
 namespace tvm {
 namespace {
-
-using cpu::step_operands;
 
 constexpr int kMaxArity = KernelDesc::kMaxArity;
 constexpr int kMaxSteps = KernelDesc::kMaxSteps;
@@ -153,13 +151,12 @@ Value run_fast(const KernelDesc& desc, const Value* args) {
   // Each slot's shape, and whether it holds a tensor (else a number).
   Shape shape[kMaxArity + kMaxSteps];  // (set where tensor[k])
   bool tensor[kMaxArity + kMaxSteps] = {};
-  const Device* device = nullptr;  // of the first tensor: all must be on it
-  bool first = true;
+  const TensorObj* first = nullptr;  // every tensor must be on its device
   for (int j = 0; j < arity; ++j) {
     if (is_tensor(args[j])) {
       const TensorObj* t = tensors[j] = as_tensor(args[j]);
-      if (first) device = t->device, first = false;
-      else if (t->device != device) return Value();  // the unfused op that meets them says so
+      if (!first) first = t;
+      else if (t->device != first->device) return Value();  // the unfused op that meets them says so
       inputs[j] = t->data;
       tensor[j] = true;
       shape[j].n = t->ndim;
@@ -199,6 +196,7 @@ Value run_fast(const KernelDesc& desc, const Value* args) {
   const Shape& out = shape[arity + nsteps - 1];
   for (int k = 0; k < arity + nsteps; ++k)
     if (tensor[k] && !fits_into(shape[k], out)) return Value();
+  const Device* device = first ? first->device : nullptr;
   TensorObj* r;
   try {
     r = new_tensor_on(out.view(), device);

@@ -35,6 +35,22 @@ struct EwStep {
   float imm = 0.0f;
 };
 
+// The operand slots an elementwise step reads into slots[0..n): a; a, b; or a, b, c. Returns
+// n, 0 for an unknown kind. (The door, vm/fused.cpp, which checks programs, and each device's
+// elementwise kernel.)
+inline int step_operands(const EwStep& st, uint8_t* slots) {
+  slots[0] = st.a;
+  slots[1] = st.b;
+  slots[2] = st.c;
+  switch (st.kind) {
+    case EwStep::Unary: return 1;
+    case EwStep::Binary: return 2;
+    case EwStep::Clamp:
+    case EwStep::Where: return 3;
+  }
+  return 0;
+}
+
 struct KernelDesc {
   enum Kind : uint8_t {
     // act(x @ wᵀ + b): arguments (x, w) or (x, w, b) when has_bias, with linear()'s shape rules.
