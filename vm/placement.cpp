@@ -75,8 +75,8 @@ struct Placement::Graph {
   Ref result;               // the device values its replays write
   void* graph = nullptr;
 
-  bool matches(std::thread::id t, const Value* args, size_t n) const {
-    if (t != thread || n != shapes.size()) return false;
+  bool matches(const Value* args, size_t n) const {
+    if (n != shapes.size()) return false;
     for (size_t i = 0; i < n; ++i) {
       const TensorObj* x = as_tensor(args[i]);
       if (!std::equal(x->shape, x->shape + x->ndim, shapes[i].begin(), shapes[i].end())) return false;
@@ -136,9 +136,15 @@ Value Placement::call_plain(RegisterVM& vm, const Value* args, size_t n) {
     values[i] = on_device[i].get();
   }
   Ref result = Ref::steal(vm.call_entry(values.data(), n));
-  Value host = tensors_to(result.get(), nullptr);
+  return result_to_host(result.get());
+}
+
+// The result copied to the host, once the device has reported no failure queued before the
+// copy's end.
+Value Placement::result_to_host(Value result) const {
+  Value host = tensors_to(result, nullptr);
   try {
-    check_device(device_);  // a failure queued after the last copy
+    check_device(device_);
   } catch (...) {
     decref(host);
     throw;
@@ -156,7 +162,7 @@ Value Placement::call_recorded(RegisterVM& vm, const Value* args, size_t n) {
     Graph* oldest = nullptr;
     for (auto& x : graphs_) {
       if (x->thread != me) continue;
-      if (x->matches(me, args, n)) g = x.get();
+      if (x->matches(args, n)) g = x.get();
       ++mine;
       if (!oldest || x->last_use < oldest->last_use) oldest = x.get();
     }
@@ -219,13 +225,7 @@ Value Placement::call_recorded(RegisterVM& vm, const Value* args, size_t n) {
     check_device(device_);
     throw RuntimeError(std::string(device_->name) + ": a CUDA graph could not be launched", kExitDevice);
   }
-  Value host = tensors_to(g->result.get(), nullptr);
-  try {
-    check_device(device_);
-  } catch (...) {
-    decref(host);
-    throw;
-  }
+  Value host = result_to_host(g->result.get());
   std::lock_guard<std::mutex> lock(mutex_);
   ++replays_;
   return host;

@@ -64,6 +64,7 @@ class Placement {
   struct Graph;
   Value call_recorded(RegisterVM& vm, const Value* args, size_t n);
   Value call_plain(RegisterVM& vm, const Value* args, size_t n);
+  Value result_to_host(Value result) const;
 
   const Program& program_;
   const Device* device_;
