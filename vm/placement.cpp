@@ -142,14 +142,9 @@ Value Placement::call_plain(RegisterVM& vm, const Value* args, size_t n) {
 // The result copied to the host, once the device has reported no failure queued before the
 // copy's end.
 Value Placement::result_to_host(Value result) const {
-  Value host = tensors_to(result, nullptr);
-  try {
-    check_device(device_);
-  } catch (...) {
-    decref(host);
-    throw;
-  }
-  return host;
+  Ref host = Ref::steal(tensors_to(result, nullptr));
+  check_device(device_);
+  return host.release();
 }
 
 Value Placement::call_recorded(RegisterVM& vm, const Value* args, size_t n) {

@@ -195,7 +195,6 @@ void free_tensor(TensorObj* t) {
   p.free_bytes += bytes;
 }
 
-
 void check_device(const Device* device) {
   if (!device || !device->last_error) return;
   const char* e = device->last_error();
@@ -264,23 +263,14 @@ TensorObj* tensor_to(const TensorObj* t, const Device* device) {
   }
   // Device to host (then on to another device, if asked).
   TensorObj* h = new_tensor(t->dims());
+  Ref held = Ref::steal(Value::object(h));
   if (bytes) t->device->to_host(h->data, t->data, bytes);
-  try {
-    check_device(t->device);
-  } catch (...) {
-    decref(h);
-    throw;
+  check_device(t->device);
+  if (!device) {
+    held.release();
+    return h;
   }
-  if (!device) return h;
-  TensorObj* r;
-  try {
-    r = tensor_to(h, device);
-  } catch (...) {
-    decref(h);
-    throw;
-  }
-  decref(h);
-  return r;
+  return tensor_to(h, device);
 }
 
 const Device* default_device() { return the_default_device; }
@@ -290,15 +280,8 @@ void set_default_device(const Device* device) {
 
 TensorObj* to_default_device(TensorObj* t) {
   if (!the_default_device || t->device == the_default_device) return t;
-  TensorObj* r;
-  try {
-    r = tensor_to(t, the_default_device);
-  } catch (...) {
-    decref(t);
-    throw;
-  }
-  decref(t);
-  return r;
+  Ref held = Ref::steal(Value::object(t));
+  return tensor_to(t, the_default_device);
 }
 
 size_t tensor_pool_free_bytes() { return pool_alive ? pool.free_bytes : 0; }
